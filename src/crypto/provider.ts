@@ -57,8 +57,26 @@ export interface CryptoProvider {
   /** AES-256-GCM open. Returns null (never throws) if the tag does not verify or input is malformed. */
   aeadOpen(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | null;
 
+  /**
+   * scrypt (RFC 7914), the memory-hard function that stretches a pairing code into the SPAKE2+
+   * secrets w0 and w1 (RFC 9383 §3.2). Parameters are fixed by the pairing spec.
+   */
+  scrypt(password: Uint8Array, salt: Uint8Array, params: ScryptParams): Uint8Array;
+
   /** P-256 group operations, needed by SPAKE2+ (RFC 9383). */
   readonly group: P256Group;
+}
+
+/** scrypt cost parameters. */
+export interface ScryptParams {
+  /** CPU/memory cost, a power of two. */
+  N: number;
+  /** Block size. */
+  r: number;
+  /** Parallelism. */
+  p: number;
+  /** Output length in bytes. */
+  dkLen: number;
 }
 
 /** A P-256 key pair. The private key is a secret: wipe it with `wipe()` when done. */
