@@ -117,6 +117,25 @@ describe('SPAKE2+ constants (RFC 9383 §4)', () => {
   });
 });
 
+describe('docs/PAIRING-SPAKE2PLUS.md', () => {
+  it('the worked example matches the vector, and M, N match the constants', () => {
+    const doc = readFileSync(new URL('../../docs/PAIRING-SPAKE2PLUS.md', import.meta.url), 'utf8');
+    const block = doc.split('<!-- worked-example')[1]?.split('```')[1] ?? '';
+    const values = new Map(
+      [...block.matchAll(/^(\w+)\s*=\s*([0-9a-f]+)$/gm)].map((m) => [m[1]!, m[2]!] as const),
+    );
+    expect([...values.keys()].sort()).toEqual(
+      ['K_confirmP', 'K_confirmV', 'K_main', 'K_shared', 'L', 'V', 'Z', 'confirmP', 'confirmV', 'shareP', 'shareV', 'w0', 'w1', 'x', 'y'].sort(),
+    );
+    for (const [name, value] of values) expect(value, name).toBe(VECTOR[name]);
+    const flat = doc.replace(/\s+/g, ' ');
+    expect(flat).toContain(`M (compressed) = ${SPAKE2PLUS_M_COMPRESSED_HEX}`);
+    expect(flat).toContain(`N (compressed) = ${SPAKE2PLUS_N_COMPRESSED_HEX}`);
+    expect(flat).toContain(`M (uncompressed) = ${SPAKE2PLUS_M_HEX.slice(0, 66)} ${SPAKE2PLUS_M_HEX.slice(66)}`);
+    expect(flat).toContain(`N (uncompressed) = ${SPAKE2PLUS_N_HEX.slice(0, 66)} ${SPAKE2PLUS_N_HEX.slice(66)}`);
+  });
+});
+
 describe.each(PROVIDERS)('RFC 9383 Appendix C vector (%s)', (_name, make) => {
   const crypto = make();
   const context = utf8(VECTOR.context);
