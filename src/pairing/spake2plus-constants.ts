@@ -14,7 +14,7 @@ export const SPAKE2PLUS_CIPHERSUITE = 'P256-SHA256-HKDF-SHA256-HMAC-SHA256';
 
 /**
  * M for P-256, SEC1 compressed, exactly as listed in RFC 9383 §4 (seed
- * "1.2.840.10045.3.1.7 point generation seed (M)", algorithm of RFC 9383 Appendix A).
+ * "1.2.840.10045.3.1.7 point generation seed (M)", algorithm of RFC 9383 Appendix B).
  * Nobody knows its discrete log; that is what makes the prover's blinding w0·M safe.
  */
 export const SPAKE2PLUS_M_COMPRESSED_HEX =

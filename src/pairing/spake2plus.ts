@@ -15,7 +15,7 @@
  *
  * A state's secrets live in a module-private WeakMap, never on the state object, so logging
  * or serialising a state cannot leak them. Every failure consumes the state and wipes them:
- * one run, one guess (RFC 9383 §3.3: both sides MUST NOT consider the run complete before
+ * one run, one guess (RFC 9383 §3.1: both sides MUST NOT consider the run complete before
  * the confirmations verify). docs/PAIRING-SPAKE2PLUS.md is the written spec of this file.
  */
 import { AuthenticationError, CryptoError, ProtocolError, UsageError } from '../errors.js';
@@ -482,7 +482,7 @@ function wipeKeySchedule(k: Spake2PlusKeySchedule): void {
 }
 
 /**
- * Checks a received share (RFC 9383 §3.3 and §5: MUST abort unless the element is in the
+ * Checks a received share (RFC 9383 §3.3 and §6: MUST abort unless the element is in the
  * prime-order group). P-256 has cofactor 1, so "on the curve and not the identity" suffices.
  * We accept only the 65-byte uncompressed encoding, which is what TT hashes: a second
  * encoding of the same point would only make the two transcripts differ.
