@@ -1,0 +1,304 @@
+/**
+ * The phone role: opens a vehicle over any Link with the v1 handshake (fast path when it holds a
+ * ticket, full path otherwise or when the command demands it), sends commands, and reports
+ * typed results and errors (docs/PROTOCOL.md §5–§7).
+ *
+ * Errors say what the caller can do: `mayHaveSucceeded` is true whenever the failure came after
+ * the command left the phone — a link that dies then may still have unlocked the car.
+ */
+import type { CryptoProvider, Signer } from '../crypto/provider.js';
+import { wipe } from '../crypto/provider.js';
+import { AuthenticationError, DigitalKeyError, PolicyError, ProtocolError, TimeoutError, TransportError, UsageError } from '../errors.js';
+import type { Clock } from '../transport/clock.js';
+import { systemClock } from '../transport/clock.js';
+import type { Link } from '../transport/link.js';
+import { closeChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
+import { COMMAND, COMMAND_FLAG, RECHALLENGE_COMMAND, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
+import { keyIdOf } from '../protocol/keyschedule.js';
+import { CommandSchema, FrameSchema, ResultSchema, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
+import {
+  consumeChallenge,
+  consumeResult,
+  createFastAuth,
+  createFullAuth,
+  prepareFullAuth,
+  type Challenged,
+  type HandshakeOutcome,
+} from '../protocol/phone-handshake.js';
+import { decodeShareBundle } from '../protocol/grant.js';
+import { decodeMessage, encodeMessage } from '../wire/schema.js';
+import type { PairedVehicle, PhoneStore } from './store.js';
+
+/** A command as the app asks for it. */
+export interface CommandRequest {
+  /** COMMAND.unlock, COMMAND.lock, …, or an app-defined id ≥ 128. */
+  id: number;
+  /** The user was verified on the phone just now (biometric / passcode). Required for `start`. */
+  userPresent?: boolean;
+  /** App-defined argument bytes. */
+  data?: Uint8Array;
+}
+
+/** Outcome of a command that the vehicle answered under the session key. */
+export interface CommandResult {
+  ok: boolean;
+  /** STATUS code and its name, e.g. 0 / `OK`, 16 / `NOT_ENTITLED`. */
+  status: number;
+  code: string;
+  data?: Uint8Array;
+}
+
+/** Phone configuration. */
+export interface PhoneOptions {
+  crypto: CryptoProvider;
+  /** The device key; on a phone, a Secure Enclave / Android Keystore key. */
+  signer: Signer;
+  store: PhoneStore;
+  clock?: Clock;
+  /** How long to wait for each vehicle message, ms. */
+  responseTimeoutMs?: number;
+  /** Commands that always use the full path and a fresh challenge (default: start). */
+  fullPathCommands?: number[];
+}
+
+/** Options of {@link Phone.connect}. */
+export interface ConnectOptions {
+  /** Skip the ticket even if one is held. */
+  forceFull?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A phone key. */
+export class Phone {
+  readonly crypto: CryptoProvider;
+  readonly signer: Signer;
+  readonly store: PhoneStore;
+  readonly clock: Clock;
+  /** This phone's key id (what the vehicle's registry files it under). */
+  readonly keyId: Uint8Array;
+  readonly responseTimeoutMs: number;
+  private readonly fullPathCommands: Set<number>;
+
+  constructor(options: PhoneOptions) {
+    this.crypto = options.crypto;
+    this.signer = options.signer;
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.keyId = keyIdOf(this.crypto, options.signer.publicKey);
+    this.responseTimeoutMs = options.responseTimeoutMs ?? 5_000;
+    this.fullPathCommands = new Set(options.fullPathCommands ?? [COMMAND.start]);
+  }
+
+  /** This phone's public key (give it to the vehicle's owner to enroll or to a grant issuer). */
+  get publicKey(): Uint8Array {
+    return this.signer.publicKey;
+  }
+
+  /** Remembers a vehicle (from pairing, or provisioned by the app). */
+  async addVehicle(vehicle: PairedVehicle): Promise<void> {
+    this.crypto.validatePublicKey(vehicle.publicKey);
+    await this.store.putVehicle(vehicle);
+  }
+
+  /** Imports a key shared by an owner (base64url text or bytes); returns the vehicle id. */
+  async importShare(bundle: string | Uint8Array, name = 'shared car'): Promise<Uint8Array> {
+    const b = decodeShareBundle(bundle);
+    await this.addVehicle({ vehicleId: b.vehicleId, publicKey: b.vehiclePublicKey, name, grants: b.grants });
+    return b.vehicleId;
+  }
+
+  /**
+   * Runs the handshake on `link` with `first` as the command carried in the Auth, and returns
+   * the open session with that command's result. Three messages from subscription to result.
+   */
+  async connect(link: Link, vehicleId: Uint8Array, first: CommandRequest, options: ConnectOptions = {}): Promise<PhoneSession> {
+    const vehicle = await this.store.getVehicle(vehicleId);
+    if (!vehicle) throw new UsageError('UNKNOWN_VEHICLE', 'this phone is not paired with that vehicle');
+    const challenge = await this.receiveChallenge(link, vehicle, options.signal);
+    const session = new PhoneSession(this, link, vehicle);
+    await session.handshake(challenge, first, options.forceFull === true || this.fullPathCommands.has(first.id), options.signal);
+    return session;
+  }
+
+  /** Connects, runs one command, closes. Throws a typed error unless the command succeeded. */
+  async command(link: Link, vehicleId: Uint8Array, request: CommandRequest, options: ConnectOptions = {}): Promise<CommandResult> {
+    const session = await this.connect(link, vehicleId, request, options);
+    try {
+      return expectOk(session.firstResult);
+    } finally {
+      await session.close();
+    }
+  }
+
+  /** Unlocks (one connection, one command). */
+  unlock(link: Link, vehicleId: Uint8Array): Promise<CommandResult> {
+    return this.command(link, vehicleId, { id: COMMAND.unlock });
+  }
+
+  /** @internal Receives msg 1, telling a BUSY vehicle apart. */
+  async receiveChallenge(link: Link, vehicle: PairedVehicle, signal?: AbortSignal): Promise<Challenged> {
+    const bytes = await link.receive({ timeoutMs: this.responseTimeoutMs, signal });
+    try {
+      return consumeChallenge(this.crypto, vehicle, bytes);
+    } catch (e) {
+      if (isClearStatus(bytes, STATUS.busy)) throw new TransportError('VEHICLE_BUSY', 'the vehicle is busy with other phones; retry shortly');
+      throw e;
+    }
+  }
+
+  /** @internal Whether a command must ride a fresh full handshake. */
+  needsFresh(id: number): boolean {
+    return this.fullPathCommands.has(id);
+  }
+
+  /** @internal Encodes a request. */
+  static toCommand(req: CommandRequest): CommandMsg {
+    const cmd: CommandMsg = { id: req.id };
+    if (req.userPresent) cmd.flags = COMMAND_FLAG.userPresent;
+    if (req.data && req.data.length > 0) cmd.data = req.data;
+    return cmd;
+  }
+}
+
+/** An authenticated session with one vehicle over one link. */
+export class PhoneSession {
+  private channel: Channel | null = null;
+  /** Which path the latest handshake took. */
+  path: 'full' | 'fast' = 'full';
+  /** Result of the command carried in the latest handshake. */
+  firstResult!: CommandResult;
+
+  constructor(
+    private readonly phone: Phone,
+    private readonly link: Link,
+    private readonly vehicle: PairedVehicle,
+  ) {}
+
+  /** Sends a command on the session (or on a fresh handshake when it needs one, e.g. start). */
+  async send(request: CommandRequest, options: { fresh?: boolean; signal?: AbortSignal } = {}): Promise<CommandResult> {
+    const channel = this.requireChannel();
+    const crypto = this.phone.crypto;
+    if (options.fresh || this.phone.needsFresh(request.id)) {
+      await this.sendFrame(sealFrame(crypto, channel, encodeMessage(CommandSchema, { id: RECHALLENGE_COMMAND })), false);
+      closeChannel(channel);
+      this.channel = null;
+      const challenge = await this.phone.receiveChallenge(this.link, this.vehicle, options.signal);
+      await this.handshake(challenge, request, true, options.signal);
+      return expectOk(this.firstResult);
+    }
+    await this.sendFrame(sealFrame(crypto, channel, encodeMessage(CommandSchema, Phone.toCommand(request))), true);
+    const bytes = await this.receive(true, options.signal);
+    let frame;
+    try {
+      frame = openFrame(crypto, channel, bytes);
+    } catch (e) {
+      throw afterSend(e);
+    }
+    if ('status' in frame) throw clearStatusError(frame.status, true);
+    return expectOk(toResult(decodeMessage(ResultSchema, frame.plaintext)));
+  }
+
+  /** Closes the session and the link; wipes the session keys. */
+  async close(): Promise<void> {
+    if (this.channel) closeChannel(this.channel);
+    this.channel = null;
+    await this.link.close('phone closed the session');
+  }
+
+  /** @internal Fast path when a live ticket is held and allowed, full path otherwise or on RETRY_FULL. */
+  async handshake(challenge: Challenged, first: CommandRequest, forceFull: boolean, signal?: AbortSignal): Promise<void> {
+    const { crypto, store, clock } = this.phone;
+    const command = Phone.toCommand(first);
+    const ticket = forceFull ? null : await store.takeTicket(this.vehicle.vehicleId);
+    let outcome: HandshakeOutcome | null = null;
+    if (ticket && ticket.expiresAt > clock.now()) {
+      const { state, bytes } = createFastAuth(crypto, challenge, ticket, command);
+      wipe(ticket.resumptionSecret);
+      await this.sendFrame(bytes, true);
+      outcome = this.consume(state, await this.receive(true, signal));
+      this.path = 'fast';
+      if (outcome.kind === 'clear' && outcome.status === STATUS.retryFull) outcome = null;
+    }
+    if (!outcome) {
+      const { state: signing, toBeSigned } = prepareFullAuth(crypto, challenge, this.phone.keyId, command);
+      const signature = await this.phone.signer.sign(toBeSigned);
+      const { state, bytes } = createFullAuth(crypto, signing, signature, this.vehicle.grants);
+      await this.sendFrame(bytes, true);
+      outcome = this.consume(state, await this.receive(true, signal));
+      this.path = 'full';
+    }
+    if (outcome.kind === 'clear') throw clearStatusError(outcome.status, false);
+    this.channel = outcome.channel;
+    await store.putTicket(this.vehicle.vehicleId, { ...outcome.ticket, expiresAt: clock.now() + TICKET_LIFETIME_MS });
+    if (this.vehicle.grants) {
+      // The vehicle answered under a session key: it has enrolled this key, the grants are spent.
+      const { grants: _spent, ...rest } = this.vehicle;
+      await store.putVehicle(rest);
+    }
+    this.firstResult = toResult(outcome.result);
+  }
+
+  private consume(state: Parameters<typeof consumeResult>[1], bytes: Uint8Array): HandshakeOutcome {
+    try {
+      return consumeResult(this.phone.crypto, state, bytes);
+    } catch (e) {
+      throw afterSend(e);
+    }
+  }
+
+  private requireChannel(): Channel {
+    if (!this.channel || !this.channel.open) throw new ProtocolError('SESSION_CLOSED', 'the session is closed; connect again');
+    return this.channel;
+  }
+
+  private async sendFrame(bytes: Uint8Array, carriesCommand: boolean): Promise<void> {
+    try {
+      await this.link.send(bytes, { timeoutMs: this.phone.responseTimeoutMs });
+    } catch (e) {
+      throw carriesCommand ? afterSend(e) : e;
+    }
+  }
+
+  private async receive(afterCommand: boolean, signal?: AbortSignal): Promise<Uint8Array> {
+    try {
+      return await this.link.receive({ timeoutMs: this.phone.responseTimeoutMs, signal });
+    } catch (e) {
+      throw afterCommand ? afterSend(e) : e;
+    }
+  }
+}
+
+/** A failure after the command left the phone: it may have run. */
+function afterSend(e: unknown): DigitalKeyError {
+  if (e instanceof TimeoutError) return new TimeoutError('NO_RESPONSE', 'no answer from the vehicle; the command may have run', { mayHaveSucceeded: true, cause: e });
+  if (e instanceof TransportError) return new TransportError(e.code, `${e.message}; the command may have run`, { mayHaveSucceeded: true, cause: e });
+  if (e instanceof DigitalKeyError) return new ProtocolError(e.code, `${e.message}; the command may have run`, { mayHaveSucceeded: true, retryable: true, cause: e });
+  return new ProtocolError('INTERNAL', 'unexpected failure after the command was sent', { mayHaveSucceeded: true, cause: e });
+}
+
+function clearStatusError(status: number, inSession: boolean): DigitalKeyError {
+  if (status === STATUS.busy) return new TransportError('VEHICLE_BUSY', 'the vehicle is busy with other phones; retry shortly');
+  // Unauthenticated answers: the vehicle says nothing more on purpose (no oracle).
+  return new AuthenticationError('REJECTED', inSession ? 'the vehicle ended the session' : 'the vehicle refused this key');
+}
+
+function toResult(r: ResultMsg): CommandResult {
+  const out: CommandResult = { ok: r.status === STATUS.ok, status: r.status, code: STATUS_NAME[r.status] ?? `STATUS_${r.status}` };
+  if (r.data) out.data = r.data;
+  return out;
+}
+
+/** Returns an ok result, or throws the typed error for its status. */
+export function expectOk(r: CommandResult): CommandResult {
+  if (r.ok) return r;
+  const mayHaveSucceeded = r.status === STATUS.handlerTimeout;
+  throw new PolicyError(r.code, `the vehicle refused the command: ${r.code}`, { mayHaveSucceeded, retryable: mayHaveSucceeded || r.status === STATUS.freshChallengeRequired });
+}
+
+function isClearStatus(bytes: Uint8Array, status: number): boolean {
+  try {
+    return decodeMessage(FrameSchema, bytes).status === status;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * One served link on the vehicle: the async driver that runs the pure handshake
+ * (src/protocol/vehicle-handshake.ts) and the secure channel over a Link, with timeouts on the
+ * injected clock. Every failure ends here: the phone gets one generic clear status, nothing runs,
+ * the audit log gets the reason.
+ */
+import { toHex } from '../crypto/bytes.js';
+import { wipe } from '../crypto/provider.js';
+import { DigitalKeyError } from '../errors.js';
+import type { Link } from '../transport/link.js';
+import { COMMAND_FLAG, RECHALLENGE_COMMAND, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
+import { closeChannel, createChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
+import { encodeMessage, decodeMessage } from '../wire/schema.js';
+import { CommandSchema, FrameSchema, ResultSchema, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
+import {
+  abandonHandshake,
+  consumeAuth,
+  finishHandshake,
+  openFastAuth,
+  openFullAuth,
+  verifyFullAuth,
+  type OpenedFastAuth,
+  type OpenedFullAuth,
+  type VehicleHandshake,
+} from '../protocol/vehicle-handshake.js';
+import { evaluatePolicy } from './policy.js';
+import { runHandler } from './run-handler.js';
+import type { KeyRecord } from './store.js';
+import type { Vehicle } from './vehicle.js';
+import { resolveKey } from './resolve-key.js';
+import { handleManagement, isManagement } from './management.js';
+
+/** Facts about the radio link that policies may use. */
+export interface LinkInfo {
+  /** Current RSSI of this link in dBm (integrator's BLE stack). */
+  rssi?: () => Promise<number> | number;
+}
+
+/** An authenticated session on a link. */
+interface Established {
+  channel: Channel;
+  key: KeyRecord;
+  path: 'full' | 'fast';
+}
+
+/** A refusal: the clear status sent to the phone and the reason kept for audit. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly keyIdHex?: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** @internal Drives one link. */
+export class Connection {
+  /** Hex key id once the phone is authenticated (for revocation). */
+  keyIdHex: string | undefined;
+
+  constructor(
+    private readonly vehicle: Vehicle,
+    private readonly link: Link,
+    private readonly info: LinkInfo,
+  ) {}
+
+  private get cfg() {
+    return this.vehicle.config;
+  }
+
+  /** Runs handshakes and sessions until the link closes. Never rejects. */
+  async run(): Promise<void> {
+    try {
+      let session = await this.handshake();
+      while (session) {
+        const rechallenge = await this.sessionLoop(session);
+        session = rechallenge ? await this.handshake() : null;
+      }
+    } catch {
+      // Unreachable by design (every step catches); kept so serve() can never reject.
+    } finally {
+      await this.close('session ended');
+    }
+  }
+
+  /** Closes the link. */
+  async close(reason: string): Promise<void> {
+    await this.link.close(reason).catch(() => undefined);
+  }
+
+  /** One handshake with its first command. Returns the session, or null if it failed. */
+  private async handshake(): Promise<Established | null> {
+    const now = () => this.cfg.clock.now();
+    if (!this.vehicle.tryBeginHandshake()) {
+      await this.vehicle.audit({ timeMs: now(), outcome: 'BUSY', detail: 'handshake concurrency cap reached' });
+      await this.sendClear(STATUS.busy);
+      return null;
+    }
+    const { state, bytes } = this.vehicle.nextChallenge();
+    try {
+      await this.link.send(bytes, { timeoutMs: this.cfg.handshakeTimeoutMs });
+      const sentAt = now();
+      const { opened, key, receivedAt } = await this.authenticate(state, sentAt);
+      const established = await this.establish(opened, key);
+      const result = await this.execute(established, opened.path === 'full' ? opened.body.command : opened.command, true, receivedAt - sentAt);
+      await this.link.send(sealFrame(this.cfg.crypto, established.channel, encodeMessage(ResultSchema, result)));
+      return established;
+    } catch (e) {
+      await this.refuse(e);
+      return null;
+    } finally {
+      abandonHandshake(state);
+      this.vehicle.endHandshake();
+      this.vehicle.refillChallengePool();
+    }
+  }
+
+  /** Receives Auth (and, after a fast-path miss, the full retry) and authenticates the phone. */
+  private async authenticate(
+    state: VehicleHandshake,
+    sentAt: number,
+  ): Promise<{ opened: OpenedFullAuth | OpenedFastAuth; key: KeyRecord; receivedAt: number }> {
+    const deadline = sentAt + this.cfg.handshakeTimeoutMs;
+    for (;;) {
+      const bytes = await this.link.receive({ timeoutMs: Math.max(1, deadline - this.cfg.clock.now()) });
+      const receivedAt = this.cfg.clock.now();
+      const auth = consumeAuth(state, bytes);
+      if (auth.ticketId !== undefined) {
+        const ticket = await this.cfg.store.takeTicket(auth.ticketId);
+        const live = ticket && ticket.expiresAt > receivedAt ? ticket : null;
+        const opened = openFastAuth(this.cfg.crypto, state, auth, live?.resumptionSecret ?? null);
+        if (ticket) wipe(ticket.resumptionSecret);
+        if (opened && live) {
+          const key = this.cfg.store.getKey(live.keyId);
+          if (!key) throw new Refusal(STATUS.rejected, 'TICKET_KEY_GONE', toHex(live.keyId));
+          return { opened, key, receivedAt };
+        }
+        await this.vehicle.audit({ timeMs: receivedAt, path: 'fast', outcome: 'RETRY_FULL', detail: ticket ? 'TICKET_INVALID' : 'TICKET_UNKNOWN' });
+        await this.sendClear(STATUS.retryFull);
+        continue;
+      }
+      const opened = openFullAuth(this.cfg.crypto, this.vehicle.identity, state, auth);
+      const key = await resolveKey(this.vehicle, opened);
+      if (!verifyFullAuth(this.cfg.crypto, opened, key.publicKey)) throw new Refusal(STATUS.rejected, 'BAD_SIGNATURE', toHex(opened.body.keyId));
+      if (key.pendingEnrollment) await this.cfg.store.putKey(key.record);
+      return { opened, key: key.record, receivedAt };
+    }
+  }
+
+  /** Derives the session and files the key's next single-use ticket before answering. */
+  private async establish(opened: OpenedFullAuth | OpenedFastAuth, key: KeyRecord): Promise<Established> {
+    const keys = finishHandshake(this.cfg.crypto, opened);
+    await this.cfg.store.putTicket({
+      ticketId: keys.ticketId,
+      keyId: key.keyId,
+      resumptionSecret: keys.resumptionSecret,
+      expiresAt: this.cfg.clock.now() + TICKET_LIFETIME_MS,
+    });
+    this.keyIdHex = toHex(key.keyId);
+    return { channel: createChannel('vehicle', keys), key, path: opened.path };
+  }
+
+  /** Serves commands on an established session. Returns true if the phone asked for a new challenge. */
+  private async sessionLoop(s: Established): Promise<boolean> {
+    try {
+      for (;;) {
+        const bytes = await this.link.receive({ timeoutMs: this.cfg.idleTimeoutMs });
+        const frame = openFrame(this.cfg.crypto, s.channel, bytes);
+        if (!('plaintext' in frame)) return false;
+        const command = decodeMessage(CommandSchema, frame.plaintext);
+        if (command.id === RECHALLENGE_COMMAND) return true;
+        const current = this.cfg.store.getKey(s.key.keyId);
+        if (!current) throw new Refusal(STATUS.rejected, 'KEY_REVOKED_IN_SESSION', this.keyIdHex);
+        s.key = current;
+        const result = await this.execute(s, command, false, 0);
+        await this.link.send(sealFrame(this.cfg.crypto, s.channel, encodeMessage(ResultSchema, result)));
+      }
+    } catch (e) {
+      if (e instanceof Refusal) await this.refuse(e);
+      else if (!this.link.isClosed) await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: this.keyIdHex, path: s.path, outcome: 'SESSION_ENDED', detail: errorCode(e) });
+      return false;
+    } finally {
+      closeChannel(s.channel);
+    }
+  }
+
+  /** Policy, then the handler (or a management command). Always audited. */
+  private async execute(s: Established, command: CommandMsg, inHandshake: boolean, challengeToAuthMs: number): Promise<ResultMsg> {
+    const nowMs = this.cfg.clock.now();
+    const policy = this.cfg.policies.get(command.id);
+    const keyId = toHex(s.key.keyId);
+    const flags = command.flags ?? 0;
+    const rssiDbm = policy?.minRssiDbm !== undefined && this.info.rssi ? await this.info.rssi() : undefined;
+    const proximityOk = policy?.requireProximity && this.cfg.proximityCheck ? await this.cfg.proximityCheck({ keyId, command: command.id }) : undefined;
+    let outcome: { status: number; data?: Uint8Array; detail?: string } = {
+      status: evaluatePolicy({ key: s.key, command: command.id, flags, path: s.path, inHandshake, challengeToAuthMs, nowMs, rssiDbm, proximityOk }, policy),
+    };
+    if (outcome.status === STATUS.ok) outcome = await this.dispatch(s, command);
+    await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId, command: command.id, path: s.path, outcome: STATUS_NAME[outcome.status] ?? String(outcome.status), detail: outcome.detail });
+    return outcome.data ? { status: outcome.status, data: outcome.data } : { status: outcome.status };
+  }
+
+  private async dispatch(s: Established, command: CommandMsg): Promise<{ status: number; data?: Uint8Array; detail?: string }> {
+    if (isManagement(command.id)) return handleManagement(this.vehicle, s.key, command);
+    const handler = this.cfg.handlers.get(command.id);
+    if (!handler) return { status: STATUS.unknownCommand };
+    if (s.key.usesLeft !== undefined) {
+      // Spend the use durably before running: a crash must not give a use back.
+      s.key = { ...s.key, usesLeft: s.key.usesLeft - 1 };
+      await this.cfg.store.putKey(s.key);
+    }
+    return runHandler(
+      handler,
+      { command: command.id, data: command.data, keyId: toHex(s.key.keyId), keyName: s.key.name, role: s.key.role, path: s.path, userPresent: ((command.flags ?? 0) & COMMAND_FLAG.userPresent) !== 0 },
+      this.cfg.clock,
+      this.cfg.handlerTimeoutMs,
+    );
+  }
+
+  /** Generic refusal: one clear status for the phone, the reason for the audit log. */
+  private async refuse(e: unknown): Promise<void> {
+    if (this.link.isClosed) {
+      await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: e instanceof Refusal ? e.keyIdHex : this.keyIdHex, outcome: 'LINK_CLOSED', detail: errorCode(e) });
+      return;
+    }
+    const status = e instanceof Refusal ? e.status : STATUS.rejected;
+    await this.vehicle.audit({
+      timeMs: this.cfg.clock.now(),
+      keyId: e instanceof Refusal ? e.keyIdHex : undefined,
+      outcome: STATUS_NAME[status] ?? 'REJECTED',
+      detail: errorCode(e),
+    });
+    await this.sendClear(status);
+  }
+
+  private async sendClear(status: number): Promise<void> {
+    await this.link.send(encodeMessage(FrameSchema, { status }), { timeoutMs: this.cfg.handshakeTimeoutMs }).catch(() => undefined);
+  }
+}
+
+function errorCode(e: unknown): string {
+  if (e instanceof Refusal) return e.detail;
+  if (e instanceof DigitalKeyError) return e.code;
+  return 'INTERNAL';
+}
+
+export { Refusal };

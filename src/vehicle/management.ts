@@ -1,0 +1,127 @@
+/**
+ * Owner management over an authenticated session (docs/PROTOCOL.md §8.4): list keys, revoke by
+ * key or grant id, suspend, resume, rename, read the audit log. Every change is durable before
+ * the answer, and takes effect at once, including on sessions already open.
+ */
+import { fromHex, toHex } from '../crypto/bytes.js';
+import { MGMT_COMMAND, STATUS } from '../protocol/constants.js';
+import {
+  AUDIT_PER_PAGE,
+  AuditPageSchema,
+  GrantArgSchema,
+  KEYS_PER_PAGE,
+  KeyArgSchema,
+  KeyPageSchema,
+  PageArgSchema,
+  type KeyInfo,
+} from '../protocol/management.js';
+import type { CommandMsg } from '../protocol/messages.js';
+import { decodeMessage, encodeMessage, type Schema } from '../wire/schema.js';
+import type { KeyRecord } from './store.js';
+import type { Vehicle } from './vehicle.js';
+
+const IDS: readonly number[] = Object.values(MGMT_COMMAND);
+
+/** Whether a command id is a management command. */
+export function isManagement(id: number): boolean {
+  return IDS.includes(id);
+}
+
+type Outcome = { status: number; data?: Uint8Array; detail?: string };
+
+/** Runs one management command for an owner (policy already checked the role). */
+export async function handleManagement(vehicle: Vehicle, caller: KeyRecord, cmd: CommandMsg): Promise<Outcome> {
+  try {
+    switch (cmd.id) {
+      case MGMT_COMMAND.listKeys:
+        return listKeys(vehicle, arg(PageArgSchema, cmd, {}).offset ?? 0);
+      case MGMT_COMMAND.readAudit:
+        return readAudit(vehicle, arg(PageArgSchema, cmd, {}).offset ?? 0);
+      case MGMT_COMMAND.revokeKey:
+        return revokeKey(vehicle, arg(KeyArgSchema, cmd).keyId);
+      case MGMT_COMMAND.revokeGrant: {
+        const a = arg(GrantArgSchema, cmd);
+        await vehicle.revokeGrant(a.grantId, a.notAfter !== undefined ? a.notAfter * 1000 : undefined);
+        return { status: STATUS.ok, detail: `grant ${toHex(a.grantId)}` };
+      }
+      case MGMT_COMMAND.suspendKey:
+      case MGMT_COMMAND.resumeKey:
+        return setSuspended(vehicle, caller, arg(KeyArgSchema, cmd).keyId, cmd.id === MGMT_COMMAND.suspendKey);
+      case MGMT_COMMAND.renameKey: {
+        const a = arg(KeyArgSchema, cmd);
+        if (!a.name) return { status: STATUS.invalidArgument };
+        return update(vehicle, a.keyId, (k) => ({ ...k, name: a.name! }));
+      }
+      default:
+        return { status: STATUS.unknownCommand };
+    }
+  } catch (e) {
+    return { status: STATUS.invalidArgument, detail: e instanceof Error ? e.message.slice(0, 120) : 'bad argument' };
+  }
+}
+
+function arg<T>(schema: Schema<T>, cmd: CommandMsg, fallback?: T): T {
+  if (!cmd.data) {
+    if (fallback) return fallback;
+    throw new Error('argument required');
+  }
+  return decodeMessage(schema, cmd.data);
+}
+
+function listKeys(vehicle: Vehicle, offset: number): Outcome {
+  const all = vehicle.listKeys().sort((a, b) => a.createdAt - b.createdAt || toHex(a.keyId).localeCompare(toHex(b.keyId)));
+  const keys = all.slice(offset, offset + KEYS_PER_PAGE).map(keyInfo);
+  return { status: STATUS.ok, data: encodeMessage(KeyPageSchema, { total: all.length, keys }) };
+}
+
+function keyInfo(k: KeyRecord): KeyInfo {
+  const s = (ms: number | undefined) => (ms === undefined ? undefined : Math.floor(ms / 1000));
+  const info: KeyInfo = { keyId: k.keyId, owner: k.role === 'owner', name: k.name.slice(0, 64), suspended: k.suspended };
+  if (k.commands) info.commands = k.commands.slice(0, 32);
+  if (k.notBefore !== undefined) info.notBefore = s(k.notBefore);
+  if (k.notAfter !== undefined) info.notAfter = s(k.notAfter);
+  if (k.usesLeft !== undefined) info.usesLeft = k.usesLeft;
+  if (k.grantId) info.grantId = k.grantId;
+  return info;
+}
+
+async function readAudit(vehicle: Vehicle, offset: number): Promise<Outcome> {
+  const all = await vehicle.readAudit(100_000);
+  const page = all.slice(offset, offset + AUDIT_PER_PAGE).map((e) => ({
+    timeMs: Math.max(0, Math.floor(e.timeMs)),
+    ...(e.keyId ? { keyId: fromHex(e.keyId) } : {}),
+    ...(e.command !== undefined ? { command: e.command } : {}),
+    ...(e.path ? { path: e.path } : {}),
+    outcome: e.outcome.slice(0, 32),
+  }));
+  return { status: STATUS.ok, data: encodeMessage(AuditPageSchema, { total: all.length, records: page }) };
+}
+
+async function revokeKey(vehicle: Vehicle, keyId: Uint8Array): Promise<Outcome> {
+  const target = vehicle.config.store.getKey(keyId);
+  if (!target) return { status: STATUS.invalidArgument, detail: 'unknown key' };
+  if (target.role === 'owner' && ownerCount(vehicle) <= 1) return { status: STATUS.notPermitted, detail: 'last owner key' };
+  await vehicle.revokeKey(keyId);
+  return { status: STATUS.ok, detail: `revoked ${toHex(keyId)}` };
+}
+
+async function setSuspended(vehicle: Vehicle, caller: KeyRecord, keyId: Uint8Array, suspended: boolean): Promise<Outcome> {
+  const target = vehicle.config.store.getKey(keyId);
+  if (!target) return { status: STATUS.invalidArgument };
+  if (suspended && target.role === 'owner' && ownerCount(vehicle) <= 1) return { status: STATUS.notPermitted, detail: 'last owner key' };
+  if (suspended && toHex(target.keyId) === toHex(caller.keyId)) return { status: STATUS.notPermitted, detail: 'cannot suspend own key' };
+  const outcome = await update(vehicle, keyId, (k) => ({ ...k, suspended }));
+  if (suspended) await vehicle.closeSessionsOf(toHex(keyId), 'key suspended');
+  return outcome;
+}
+
+async function update(vehicle: Vehicle, keyId: Uint8Array, change: (k: KeyRecord) => KeyRecord): Promise<Outcome> {
+  const target = vehicle.config.store.getKey(keyId);
+  if (!target) return { status: STATUS.invalidArgument };
+  await vehicle.config.store.putKey(change(target));
+  return { status: STATUS.ok };
+}
+
+function ownerCount(vehicle: Vehicle): number {
+  return vehicle.listKeys().filter((k) => k.role === 'owner' && !k.suspended).length;
+}

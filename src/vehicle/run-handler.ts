@@ -1,0 +1,64 @@
+/**
+ * Runs an integrator's command handler with a timeout on the injected clock. A handler that
+ * throws or times out never takes the vehicle down: the outcome becomes a status.
+ */
+import type { Clock } from '../transport/clock.js';
+import { STATUS } from '../protocol/constants.js';
+
+/** What a handler sees about the command it runs. */
+export interface CommandContext {
+  /** Command id (constants COMMAND, or an app-defined id ≥ 128). */
+  command: number;
+  /** App-defined argument bytes, if any. */
+  data?: Uint8Array;
+  /** Hex key id of the phone. */
+  keyId: string;
+  /** The key's display name. */
+  keyName: string;
+  role: 'owner' | 'friend';
+  path: 'full' | 'fast';
+  userPresent: boolean;
+  /** Aborted when the handler's time is up or the vehicle shuts down. */
+  signal: AbortSignal;
+}
+
+/** A vehicle-side command handler. Its returned bytes travel back sealed. */
+export type CommandHandler = (ctx: CommandContext) => Promise<Uint8Array | void> | Uint8Array | void;
+
+/** Result of running a handler. */
+export interface HandlerOutcome {
+  status: number;
+  data?: Uint8Array;
+  /** Internal detail for the audit log (never sent to the phone). */
+  detail?: string;
+}
+
+/** Runs `handler` with a timeout of `timeoutMs` on `clock`. Never rejects. */
+export async function runHandler(
+  handler: CommandHandler,
+  ctx: Omit<CommandContext, 'signal'>,
+  clock: Clock,
+  timeoutMs: number,
+): Promise<HandlerOutcome> {
+  const controller = new AbortController();
+  let timer: unknown;
+  const timeout = new Promise<HandlerOutcome>((resolve) => {
+    timer = clock.setTimeout(() => {
+      controller.abort();
+      resolve({ status: STATUS.handlerTimeout, detail: `handler exceeded ${timeoutMs} ms` });
+    }, timeoutMs);
+  });
+  const run = (async (): Promise<HandlerOutcome> => {
+    try {
+      const data = await handler({ ...ctx, signal: controller.signal });
+      return data && data.length > 0 ? { status: STATUS.ok, data } : { status: STATUS.ok };
+    } catch (e) {
+      return { status: STATUS.handlerFailed, detail: e instanceof Error ? e.message.slice(0, 200) : 'handler threw' };
+    }
+  })();
+  try {
+    return await Promise.race([run, timeout]);
+  } finally {
+    clock.clearTimeout(timer);
+  }
+}

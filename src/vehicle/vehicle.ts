@@ -1,0 +1,259 @@
+/**
+ * The vehicle role: serves phone links, authenticates phones offline, enforces policy, runs
+ * command handlers and records every attempt for audit (docs/PROTOCOL.md §5–§9).
+ *
+ * Nothing thrown by a peer's bytes escapes `serve`: every failure becomes one generic clear
+ * status for the phone, no action, and an audit record with the internal reason.
+ */
+import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
+import { toHex } from '../crypto/bytes.js';
+import { UsageError } from '../errors.js';
+import type { Clock } from '../transport/clock.js';
+import { systemClock } from '../transport/clock.js';
+import type { Link } from '../transport/link.js';
+import { COMMAND } from '../protocol/constants.js';
+import { keyIdOf } from '../protocol/keyschedule.js';
+import { createChallenge, type VehicleHandshake, type VehicleIdentity } from '../protocol/vehicle-handshake.js';
+import { Connection, type LinkInfo } from './connection.js';
+import { DEFAULT_POLICIES, type CommandPolicy } from './policy.js';
+import type { CommandHandler } from './run-handler.js';
+import type { AuditEvent, KeyRecord, VehicleStore } from './store.js';
+
+/** Vehicle configuration. Every timing is on the injected clock. */
+export interface VehicleOptions {
+  crypto: CryptoProvider;
+  store: VehicleStore;
+  clock?: Clock;
+  /** Handlers by command id: built-ins (COMMAND.unlock…) and app-defined ids ≥ 128. */
+  handlers?: Record<number, CommandHandler>;
+  /** Policies by command id, merged over DEFAULT_POLICIES (start: full path, user presence, relay bound). */
+  policies?: Record<number, CommandPolicy>;
+  /** Handshakes in progress at once; more are refused with BUSY. BLE key modules hold about three links. */
+  maxConcurrentHandshakes?: number;
+  /** Time allowed from the challenge to the Auth, ms. */
+  handshakeTimeoutMs?: number;
+  /** A session with no command for this long is closed, ms. */
+  idleTimeoutMs?: number;
+  /** Time a handler may take before the phone is told HANDLER_TIMEOUT, ms. */
+  handlerTimeoutMs?: number;
+  /** Ranging hook (UWB, Channel Sounding): true if the phone is where it must be for this command. */
+  proximityCheck?: (ctx: { keyId: string; command: number }) => Promise<boolean> | boolean;
+  /** Challenges kept precomputed while idle, so key generation is off the critical path. */
+  challengePoolSize?: number;
+}
+
+/** Resolved configuration shared with each connection. */
+export interface VehicleConfig {
+  readonly crypto: CryptoProvider;
+  readonly store: VehicleStore;
+  readonly clock: Clock;
+  readonly handlers: Map<number, CommandHandler>;
+  readonly policies: Map<number, CommandPolicy>;
+  readonly maxConcurrentHandshakes: number;
+  readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly handlerTimeoutMs: number;
+  readonly proximityCheck?: VehicleOptions['proximityCheck'];
+}
+
+/** A phone key module. Create with {@link Vehicle.create}. */
+export class Vehicle {
+  readonly config: VehicleConfig;
+  private handshakes = 0;
+  private readonly pool: KeyPair[] = [];
+  private readonly poolSize: number;
+  private readonly connections = new Set<Connection>();
+  private readonly auditListeners = new Set<(e: AuditEvent) => void>();
+
+  private constructor(options: VehicleOptions, readonly identity: VehicleIdentity) {
+    this.config = {
+      crypto: options.crypto,
+      store: options.store,
+      clock: options.clock ?? systemClock,
+      handlers: new Map(Object.entries(options.handlers ?? {}).map(([k, v]) => [Number(k), v])),
+      policies: new Map(Object.entries({ ...DEFAULT_POLICIES, ...options.policies }).map(([k, v]) => [Number(k), v])),
+      maxConcurrentHandshakes: options.maxConcurrentHandshakes ?? 3,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
+      handlerTimeoutMs: options.handlerTimeoutMs ?? 5_000,
+      proximityCheck: options.proximityCheck,
+    };
+    this.poolSize = options.challengePoolSize ?? 2;
+  }
+
+  /**
+   * Opens the vehicle over its store, creating its identity (random vehicle id and P-256
+   * identity key) on first use. `identity` may be passed for test vectors or factory provisioning.
+   */
+  static async create(options: VehicleOptions & { identity?: VehicleIdentity }): Promise<Vehicle> {
+    let identity = options.store.getIdentity();
+    if (!identity) {
+      identity = options.identity ?? newIdentity(options.crypto);
+      await options.store.setIdentity(identity);
+    }
+    const vehicle = new Vehicle(options, identity);
+    vehicle.refillChallengePool();
+    return vehicle;
+  }
+
+  /** What a phone must know to talk to this vehicle (delivered at pairing). */
+  get peer(): { vehicleId: Uint8Array; publicKey: Uint8Array } {
+    return { vehicleId: this.identity.vehicleId, publicKey: this.identity.publicKey };
+  }
+
+  /**
+   * Serves one link until it closes: challenge, authenticate, run commands. Never rejects:
+   * every failure is answered generically, recorded for audit, and closes the link.
+   */
+  async serve(link: Link, info: LinkInfo = {}): Promise<void> {
+    const conn = new Connection(this, link, info);
+    this.connections.add(conn);
+    try {
+      await conn.run();
+    } finally {
+      this.connections.delete(conn);
+    }
+  }
+
+  /** Registers an audit listener; returns an unsubscribe function. */
+  onAudit(listener: (e: AuditEvent) => void): () => void {
+    this.auditListeners.add(listener);
+    return () => this.auditListeners.delete(listener);
+  }
+
+  /** Records an audit event durably and tells listeners. Never throws. */
+  async audit(event: AuditEvent): Promise<void> {
+    for (const l of this.auditListeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's bug must not stop the vehicle.
+      }
+    }
+    try {
+      await this.config.store.appendAudit(event);
+    } catch {
+      // Audit storage failure is reported to listeners only; the attempt itself already ended.
+    }
+  }
+
+  /** @internal Takes a handshake slot; false when the concurrency cap is reached. */
+  tryBeginHandshake(): boolean {
+    if (this.handshakes >= this.config.maxConcurrentHandshakes) return false;
+    this.handshakes++;
+    return true;
+  }
+
+  /** @internal Releases a handshake slot. */
+  endHandshake(): void {
+    this.handshakes--;
+  }
+
+  /** @internal A fresh single-use challenge, from the precomputed pool when possible. */
+  nextChallenge(): { state: VehicleHandshake; bytes: Uint8Array } {
+    const ephemeral = this.pool.shift() ?? this.config.crypto.generateKeyPair();
+    return createChallenge(this.config.crypto, this.identity, { ephemeral });
+  }
+
+  /** Precomputes ephemeral keys up to the pool size. Call while idle; safe to call any time. */
+  refillChallengePool(): void {
+    while (this.pool.length < this.poolSize) this.pool.push(this.config.crypto.generateKeyPair());
+  }
+
+  /** @internal Closes every open session of a key (revocation takes effect at once). */
+  async closeSessionsOf(keyIdHex: string, reason: string): Promise<void> {
+    await Promise.all([...this.connections].filter((c) => c.keyIdHex === keyIdHex).map((c) => c.close(reason)));
+  }
+
+  /** Number of links being served. */
+  get activeConnections(): number {
+    return this.connections.size;
+  }
+
+  // ----- local admin API (the car's screen or a service tool; no radio involved) -----
+
+  /** Enrolls a phone key as an owner directly (until pairing runs, or from a service tool). */
+  async enrollOwner(publicKey: Uint8Array, name = 'owner'): Promise<KeyRecord> {
+    const crypto = this.config.crypto;
+    const compressed = crypto.validatePublicKey(publicKey);
+    const keyId = keyIdOf(crypto, compressed);
+    if (this.config.store.getKey(keyId)) throw new UsageError('KEY_EXISTS', 'this key is already enrolled');
+    const record: KeyRecord = {
+      keyId,
+      publicKey: compressed,
+      role: 'owner',
+      name,
+      commands: null,
+      suspended: false,
+      canShare: true,
+      chainDepth: 0,
+      createdAt: this.config.clock.now(),
+    };
+    await this.config.store.putKey(record);
+    await this.audit({ timeMs: this.config.clock.now(), keyId: toHex(keyId), path: 'admin', outcome: 'ENROLLED' });
+    return record;
+  }
+
+  /** Every enrolled key. */
+  listKeys(): KeyRecord[] {
+    return this.config.store.listKeys();
+  }
+
+  /**
+   * Removes a key at once, closing its open sessions. The grant that enrolled it is remembered
+   * as revoked until it expires (so it cannot be presented again), and keys it shared onwards
+   * are revoked with it.
+   */
+  async revokeKey(keyId: Uint8Array): Promise<void> {
+    const key = this.config.store.getKey(keyId);
+    if (!key) throw new UsageError('UNKNOWN_KEY', 'no such key');
+    if (key.grantId) await this.config.store.revokeGrant(key.grantId, key.notAfter ?? Number.MAX_SAFE_INTEGER);
+    await this.config.store.deleteKey(keyId);
+    await this.closeSessionsOf(toHex(keyId), 'key revoked');
+    await this.audit({ timeMs: this.config.clock.now(), keyId: toHex(keyId), path: 'admin', outcome: 'REVOKED' });
+    const hex = toHex(keyId);
+    for (const child of this.listKeys().filter((k) => k.issuerKeyId && toHex(k.issuerKeyId) === hex)) await this.revokeKey(child.keyId);
+  }
+
+  /**
+   * Revokes a grant by id, used or not: it can never be presented again, and a key it enrolled
+   * is revoked. `keepUntilMs` is the grant's expiry (kept forever when unknown).
+   */
+  async revokeGrant(grantId: Uint8Array, keepUntilMs?: number): Promise<void> {
+    const hex = toHex(grantId);
+    const enrolled = this.listKeys().find((k) => k.grantId && toHex(k.grantId) === hex);
+    await this.config.store.revokeGrant(grantId, keepUntilMs ?? enrolled?.notAfter ?? Number.MAX_SAFE_INTEGER);
+    if (enrolled) await this.revokeKey(enrolled.keyId);
+    await this.audit({ timeMs: this.config.clock.now(), path: 'admin', outcome: 'GRANT_REVOKED' });
+  }
+
+  /**
+   * Factory reset: erases every key, ticket, revocation, pairing record and the identity, then
+   * makes a new identity. `physicalConfirmation` must come from a physical action wired by the
+   * integrator (a button in the car, a service tool on the diagnostic port), never from the radio.
+   */
+  async factoryReset(physicalConfirmation: { confirmed: true }): Promise<void> {
+    if (physicalConfirmation?.confirmed !== true) throw new UsageError('CONFIRMATION_REQUIRED', 'factory reset requires a physical confirmation');
+    for (const c of [...this.connections]) await c.close('factory reset');
+    await this.config.store.wipeAll();
+    const identity = newIdentity(this.config.crypto);
+    await this.config.store.setIdentity(identity);
+    (this as { identity: VehicleIdentity }).identity = identity;
+    this.pool.length = 0;
+    this.refillChallengePool();
+    await this.audit({ timeMs: this.config.clock.now(), path: 'admin', outcome: 'FACTORY_RESET' });
+  }
+
+  /** Recent audit records, oldest first. */
+  readAudit(limit?: number): Promise<AuditEvent[]> {
+    return this.config.store.readAudit(limit);
+  }
+
+  /** Default command id by name, for convenience in integrator code. */
+  static readonly COMMAND = COMMAND;
+}
+
+function newIdentity(crypto: CryptoProvider): VehicleIdentity {
+  const kp = crypto.generateKeyPair();
+  return { vehicleId: crypto.randomBytes(16), privateKey: kp.privateKey, publicKey: kp.publicKey };
+}
