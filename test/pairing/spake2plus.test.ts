@@ -87,6 +87,29 @@ function run(crypto: CryptoProvider, codeP: string, codeV: string, params = FAST
   return { secrets, record, p, v };
 }
 
+/** The confirmP a prover with secrets w0, w1 and scalar x computes (RFC 9383 §3.3-3.4), by hand. */
+function confirmPByHand(
+  crypto: CryptoProvider,
+  secrets: { w0: Uint8Array; w1: Uint8Array },
+  x: Uint8Array,
+  shareP: Uint8Array,
+  shareV: Uint8Array,
+): Uint8Array {
+  const g = crypto.group;
+  const base = g.subMul(shareV, secrets.w0, fromHex(SPAKE2PLUS_N_HEX));
+  const tt = spake2PlusTranscript({
+    context: CONTEXT,
+    idProver: ID_P,
+    idVerifier: ID_V,
+    shareP,
+    shareV,
+    Z: g.mul(x, base),
+    V: g.mul(secrets.w1, base),
+    w0: secrets.w0,
+  });
+  return spake2PlusKeySchedule(crypto, tt, shareP, shareV).confirmP;
+}
+
 function expectCode(fn: () => unknown, type: abstract new (...a: never[]) => DigitalKeyError, code: string): void {
   let caught: unknown;
   try {
@@ -285,17 +308,7 @@ describe.each(PROVIDERS)('wrong code (%s)', (_name, make) => {
 
     // proverFinish gives a wrong-code prover no confirmP. Compute by hand the one it would have
     // sent (RFC 9383 §3.3-3.4 with its x, w0, w1) and check the vehicle refuses it: no key.
-    const g = crypto.group;
-    const base = g.subMul(v.shareV, secrets.w0, fromHex(SPAKE2PLUS_N_HEX));
-    const tt = spake2PlusTranscript({
-      ...ids,
-      shareP: p.shareP,
-      shareV: v.shareV,
-      Z: g.mul(x, base),
-      V: g.mul(secrets.w1, base),
-      w0: secrets.w0,
-    });
-    const wouldSend = spake2PlusKeySchedule(crypto, tt, p.shareP, v.shareV).confirmP;
+    const wouldSend = confirmPByHand(crypto, secrets, x, p.shareP, v.shareV);
     expectCode(() => verifierFinish(v.state, wouldSend), AuthenticationError, 'SPAKE2_CONFIRMATION_FAILED');
     expect(v.state.phase).toBe('done');
   });
@@ -308,17 +321,7 @@ describe.each(PROVIDERS)('wrong code (%s)', (_name, make) => {
     const x = vx('x');
     const p = proverStart(crypto, { ...secrets, ...ids, x });
     const v = verifierRespond(crypto, { ...record, ...ids }, p.shareP);
-    const g = crypto.group;
-    const base = g.subMul(v.shareV, secrets.w0, fromHex(SPAKE2PLUS_N_HEX));
-    const tt = spake2PlusTranscript({
-      ...ids,
-      shareP: p.shareP,
-      shareV: v.shareV,
-      Z: g.mul(x, base),
-      V: g.mul(secrets.w1, base),
-      w0: secrets.w0,
-    });
-    const confirmP = spake2PlusKeySchedule(crypto, tt, p.shareP, v.shareV).confirmP;
+    const confirmP = confirmPByHand(crypto, secrets, x, p.shareP, v.shareV);
     expect(toHex(proverFinish(p.state, v.shareV, v.confirmV).confirmP)).toBe(toHex(confirmP));
     expect(verifierFinish(v.state, confirmP).sharedKey).toHaveLength(32);
   });
