@@ -103,7 +103,13 @@ export class Phone {
   /** Imports a key shared by an owner (base64url text or bytes); returns the vehicle id. */
   async importShare(bundle: string | Uint8Array, name = 'shared car'): Promise<Uint8Array> {
     const b = decodeShareBundle(bundle);
-    await this.addVehicle({ vehicleId: b.vehicleId, publicKey: b.vehiclePublicKey, name, grants: b.grants });
+    await this.addVehicle({
+      vehicleId: b.vehicleId,
+      publicKey: b.vehiclePublicKey,
+      name,
+      grants: b.grants,
+      ...(b.advertisingKey ? { advertisingKey: b.advertisingKey } : {}),
+    });
     return b.vehicleId;
   }
 

@@ -136,5 +136,8 @@ export const STATUS_NAME: Readonly<Record<number, string>> = Object.fromEntries(
 /** Clear statuses (those a vehicle may send without a session key). */
 export const CLEAR_STATUSES: readonly number[] = [STATUS.rejected, STATUS.retryFull, STATUS.busy];
 
+/** HKDF info deriving the advertising-pseudonym key from the vehicle identity key (docs/BLE.md). */
+export const ADVERTISING_KEY_LABEL = 'DK1 advertising key';
+
 /** Resumption ticket lifetime on the vehicle, ms. The phone discards its ticket after it too. */
 export const TICKET_LIFETIME_MS = 7 * 24 * 3600 * 1000;

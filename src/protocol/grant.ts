@@ -74,6 +74,8 @@ export interface ShareBundle {
   vehicleId: Uint8Array;
   vehiclePublicKey: Uint8Array;
   grants: Uint8Array[];
+  /** Key to recognise the car's rotating advertising pseudonym (docs/BLE.md). */
+  advertisingKey?: Uint8Array;
 }
 /** Schema of {@link ShareBundle}. */
 export const ShareBundleSchema = defineSchema<ShareBundle>('ShareBundle', {
@@ -82,6 +84,7 @@ export const ShareBundleSchema = defineSchema<ShareBundle>('ShareBundle', {
     vehicleId: { key: 0, type: t.bytes({ len: VEHICLE_ID_BYTES }) },
     vehiclePublicKey: { key: 1, type: t.bytes({ len: PUBLIC_KEY_BYTES }) },
     grants: { key: 2, type: t.array(t.bytes({ min: 1, max: MAX_GRANT_BYTES }), { min: 1, max: MAX_GRANT_CHAIN }) },
+    advertisingKey: { key: 3, type: t.bytes({ len: 32 }), optional: true },
   },
 });
 

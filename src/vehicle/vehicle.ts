@@ -6,12 +6,12 @@
  * status for the phone, no action, and an audit record with the internal reason.
  */
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
-import { toHex } from '../crypto/bytes.js';
+import { toHex, utf8 } from '../crypto/bytes.js';
 import { UsageError } from '../errors.js';
 import type { Clock } from '../transport/clock.js';
 import { systemClock } from '../transport/clock.js';
 import type { Link } from '../transport/link.js';
-import { COMMAND } from '../protocol/constants.js';
+import { ADVERTISING_KEY_LABEL, COMMAND } from '../protocol/constants.js';
 import { keyIdOf } from '../protocol/keyschedule.js';
 import { createChallenge, type VehicleHandshake, type VehicleIdentity } from '../protocol/vehicle-handshake.js';
 import { Connection, type LinkInfo } from './connection.js';
@@ -96,9 +96,19 @@ export class Vehicle {
     return vehicle;
   }
 
-  /** What a phone must know to talk to this vehicle (delivered at pairing). */
-  get peer(): { vehicleId: Uint8Array; publicKey: Uint8Array } {
-    return { vehicleId: this.identity.vehicleId, publicKey: this.identity.publicKey };
+  /** What a phone must know to talk to this vehicle (delivered at pairing or in a share bundle). */
+  get peer(): { vehicleId: Uint8Array; publicKey: Uint8Array; advertisingKey: Uint8Array } {
+    return { vehicleId: this.identity.vehicleId, publicKey: this.identity.publicKey, advertisingKey: this.advertisingKey };
+  }
+
+  /**
+   * Key of the rotating advertising pseudonym (docs/BLE.md), shared with key holders so their
+   * phones can recognise this car among many. Derived one-way from the identity key, so it
+   * needs no storage and reveals nothing about the identity key.
+   */
+  get advertisingKey(): Uint8Array {
+    const { crypto } = this.config;
+    return crypto.hkdfSha256(this.identity.privateKey, this.identity.vehicleId, utf8(ADVERTISING_KEY_LABEL), 32);
   }
 
   /**
