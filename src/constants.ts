@@ -30,3 +30,28 @@ export const MAX_CHUNK_PAYLOAD_BYTES = MAX_ATT_MTU - ATT_HEADER_BYTES;
 export const MAX_FRAME_LENGTH_BYTES = 0xffff;
 /** Deepest nesting of CBOR arrays/maps the strict decoder accepts (top-level map = depth 1). */
 export const MAX_CBOR_DEPTH = 4;
+
+// ---------------------------------------------------------------------------------------------
+// Store (src/store/, docs/STORAGE.md)
+// ---------------------------------------------------------------------------------------------
+
+/** Longest vault entry or log name, in characters of [a-z0-9._-]. */
+export const STORE_MAX_NAME_LENGTH = 64;
+/** Largest single vault value, in bytes. */
+export const STORE_MAX_VALUE_BYTES = 1_048_576;
+/** Largest state file payload (all entries of one vault), in bytes: ~16× the expected worst case. */
+export const STORE_MAX_STATE_BYTES = 16_777_216;
+/** On-disk format version of state files and log segments. docs/STORAGE.md §Format. */
+export const STORE_FORMAT_VERSION = 1;
+/** Fixed header of a log segment (magic, version, sequence, SHA-256 of the header), in bytes. */
+export const STORE_LOG_SEGMENT_HEADER_BYTES = 48;
+/** Per-record framing in a log segment (length, header check, SHA-256), in bytes. */
+export const STORE_LOG_RECORD_OVERHEAD_BYTES = 40;
+/** Largest log record payload, in bytes. */
+export const STORE_LOG_MAX_RECORD_BYTES = 65_536;
+/** Default size cap of one log segment before rotation, in bytes. */
+export const STORE_LOG_DEFAULT_SEGMENT_MAX_BYTES = 1_048_576;
+/** Default number of rotated log segments kept besides the active one. */
+export const STORE_LOG_DEFAULT_KEEP_SEGMENTS = 4;
+/** Attempts to take over a stale lock before giving up with STORE_LOCKED (another process races us). */
+export const STORE_LOCK_TAKEOVER_ATTEMPTS = 3;
