@@ -218,9 +218,13 @@ export function createNobleProvider(options: NobleProviderOptions = {}): CryptoP
       assertBytes(message, 'message');
       const extraEntropy = randomBytes(32);
       // prehash: true ⇒ noble computes SHA-256(message) once; format 'compact' is r‖s.
-      return guard('SIGN_FAILED', 'ECDSA sign', () =>
-        p256.sign(message, privateKey, { prehash: true, lowS: true, extraEntropy, format: 'compact' }),
-      );
+      try {
+        return guard('SIGN_FAILED', 'ECDSA sign', () =>
+          p256.sign(message, privateKey, { prehash: true, lowS: true, extraEntropy, format: 'compact' }),
+        );
+      } finally {
+        wipe(extraEntropy);
+      }
     },
 
     verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
