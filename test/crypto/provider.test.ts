@@ -214,3 +214,21 @@ describe('injected randomness', () => {
     for (let i = 0; i < 16; i++) expect(toBig(c.sign(privateKey, Uint8Array.of(i)).subarray(32)) <= N / 2n).toBe(true);
   });
 });
+
+describe('native provider public-key cache', () => {
+  it('stays correct past its bound and never caches a rejected key', () => {
+    const c = native.provider;
+    const msg = utf8('cache');
+    const signers = Array.from({ length: 200 }, () => c.generateKeyPair());
+    const sigs = signers.map((k) => c.sign(k.privateKey, msg));
+    for (let round = 0; round < 2; round++) {
+      signers.forEach((k, i) => {
+        expect(c.verify(k.publicKey, msg, sigs[i]!)).toBe(true);
+        expect(c.verify(k.publicKey, msg, sigs[(i + 1) % sigs.length]!)).toBe(false);
+      });
+    }
+    const off = c.uncompressPublicKey(signers[0]!.publicKey);
+    off[64]! ^= 1;
+    for (let i = 0; i < 3; i++) expect(c.verify(off, msg, sigs[0]!)).toBe(false);
+  });
+});
