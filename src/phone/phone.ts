@@ -25,9 +25,10 @@ import {
   type Challenged,
   type HandshakeOutcome,
 } from '../protocol/phone-handshake.js';
-import { decodeShareBundle } from '../protocol/grant.js';
+import { decodeGrant, decodeShareBundle, encodeShareBundle, issueGrant, type IssueGrantOptions } from '../protocol/grant.js';
 import { decodeMessage, encodeMessage } from '../wire/schema.js';
 import type { PairedVehicle, PhoneStore } from './store.js';
+import { pairWithCode, type PairOptions } from './pairing.js';
 
 /** A command as the app asks for it. */
 export interface CommandRequest {
@@ -134,6 +135,34 @@ export class Phone {
     } finally {
       await session.close();
     }
+  }
+
+  /**
+   * Pairs this phone as an owner with the code the car shows (SPAKE2+, docs/PROTOCOL.md §10).
+   * The link stays open afterwards: `connect` can follow on it.
+   */
+  pair(link: Link, code: string, options: PairOptions = {}): Promise<PairedVehicle> {
+    return pairWithCode(this, link, code, options);
+  }
+
+  /**
+   * Shares this phone's access to a vehicle with a friend's phone key, offline: signs a grant
+   * (docs/PROTOCOL.md §8) and returns the share bundle as base64url text (short enough for a QR
+   * code) for any channel. The vehicle checks it at the friend's first unlock. A friend's phone
+   * may re-share only if its own grant allows it, and never with wider rights.
+   */
+  async shareKey(vehicleId: Uint8Array, options: Omit<IssueGrantOptions, 'vehicleId'>): Promise<{ text: string; grantId: Uint8Array }> {
+    const vehicle = await this.store.getVehicle(vehicleId);
+    if (!vehicle) throw new UsageError('UNKNOWN_VEHICLE', 'this phone is not paired with that vehicle');
+    const grant = await issueGrant(this.crypto, this.signer, { ...options, vehicleId });
+    const grants = [...(vehicle.grants ?? []), grant];
+    const text = encodeShareBundle({
+      vehicleId,
+      vehiclePublicKey: vehicle.publicKey,
+      grants,
+      ...(vehicle.advertisingKey ? { advertisingKey: vehicle.advertisingKey } : {}),
+    });
+    return { text, grantId: decodeGrant(grant).body.grantId };
   }
 
   /** Unlocks (one connection, one command). */

@@ -26,7 +26,7 @@ export const AEAD_TAG_BYTES = 16;
 export const RESUMPTION_SECRET_BYTES = 32;
 
 /** Largest encoded Challenge (msg 1), bytes. */
-export const MAX_CHALLENGE_BYTES = 64;
+export const MAX_CHALLENGE_BYTES = 128;
 /** Largest encoded Auth (msg 2), bytes: room for a grant chain in the sealed part. */
 export const MAX_AUTH_BYTES = 2048;
 /** Largest encoded Result / session frame, bytes. */

@@ -23,10 +23,32 @@ export const MAX_GRANT_BYTES = 400;
 /** Longest grant chain an Auth may carry. */
 export const MAX_GRANT_CHAIN = 3;
 
-/** Msg 1, vehicle → phone: offered versions and a fresh single-use vehicle ephemeral key. */
+/**
+ * Present in the Challenge only while a pairing window is open: what the phone needs to stretch
+ * the pairing code (scrypt salt and cost, RFC 9383 §3.2). Public values.
+ */
+export interface PairingOfferMsg {
+  salt: Uint8Array;
+  logN: number;
+  r: number;
+  p: number;
+}
+/** Schema of {@link PairingOfferMsg}. Bounds cap the work a vehicle can ask of a phone. */
+export const PairingOfferSchema = defineSchema<PairingOfferMsg>('PairingOffer', {
+  maxBytes: 48,
+  fields: {
+    salt: { key: 0, type: t.bytes({ min: 16, max: 32 }) },
+    logN: { key: 1, type: t.uint({ min: 10, max: 20 }) },
+    r: { key: 2, type: t.uint({ min: 1, max: 16 }) },
+    p: { key: 3, type: t.uint({ min: 1, max: 4 }) },
+  },
+});
+
+/** Msg 1, vehicle → phone: offered versions, a fresh single-use vehicle ephemeral key, and the pairing offer while a window is open. */
 export interface ChallengeMsg {
   versions: number[];
   ephemeral: Uint8Array;
+  pairing?: PairingOfferMsg;
 }
 /** Schema of {@link ChallengeMsg}. */
 export const ChallengeSchema = defineSchema<ChallengeMsg>('Challenge', {
@@ -34,6 +56,7 @@ export const ChallengeSchema = defineSchema<ChallengeMsg>('Challenge', {
   fields: {
     versions: { key: 0, type: t.array(t.uint({ min: 1, max: 255 }), { min: 1, max: 8 }) },
     ephemeral: { key: 1, type: t.bytes({ len: PUBLIC_KEY_BYTES }) },
+    pairing: { key: 2, type: t.map(PairingOfferSchema), optional: true },
   },
 });
 
@@ -138,6 +161,7 @@ export const ResultSchema = defineSchema<ResultMsg>('Result', {
 /** Every schema of the session protocol, for the fuzz harness and the spec generator. */
 export const SESSION_SCHEMAS = [
   ChallengeSchema,
+  PairingOfferSchema,
   AuthSchema,
   CommandSchema,
   FullAuthBodySchema,

@@ -40,6 +40,7 @@ import {
   type AuthMsg,
   type CommandMsg,
   type FullAuthBody,
+  type PairingOfferMsg,
 } from './messages.js';
 
 /** The vehicle's long-term identity. The private key is used for the `es` DH only. */
@@ -85,11 +86,15 @@ export interface OpenedFastAuth {
 export function createChallenge(
   crypto: CryptoProvider,
   identity: VehicleIdentity,
-  options: { ephemeral?: KeyPair; versions?: readonly number[] } = {},
+  options: { ephemeral?: KeyPair; versions?: readonly number[]; pairing?: PairingOfferMsg } = {},
 ): { state: VehicleHandshake; bytes: Uint8Array } {
   const ephemeral = options.ephemeral ?? crypto.generateKeyPair();
   const versions = options.versions ?? SUPPORTED_VERSIONS;
-  const bytes = encodeMessage(ChallengeSchema, { versions: [...versions], ephemeral: ephemeral.publicKey });
+  const bytes = encodeMessage(ChallengeSchema, {
+    versions: [...versions],
+    ephemeral: ephemeral.publicKey,
+    ...(options.pairing ? { pairing: options.pairing } : {}),
+  });
   const h1 = challengeHash(crypto, initialHash(crypto, identity.vehicleId, identity.publicKey), bytes);
   return { state: { stage: 'challenged', ephemeral, challengeBytes: bytes, h1, versions, fastFailed: false }, bytes };
 }

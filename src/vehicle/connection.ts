@@ -29,6 +29,7 @@ import type { KeyRecord } from './store.js';
 import type { Vehicle } from './vehicle.js';
 import { resolveKey } from './resolve-key.js';
 import { handleManagement, isManagement } from './management.js';
+import { PairingWindows } from './pairing.js';
 
 /** Facts about the radio link that policies may use. */
 export interface LinkInfo {
@@ -72,10 +73,10 @@ export class Connection {
   /** Runs handshakes and sessions until the link closes. Never rejects. */
   async run(): Promise<void> {
     try {
-      let session = await this.handshake();
-      while (session) {
-        const rechallenge = await this.sessionLoop(session);
-        session = rechallenge ? await this.handshake() : null;
+      for (;;) {
+        const session = await this.handshake();
+        if (session === 'again') continue;
+        if (!session || !(await this.sessionLoop(session))) break;
       }
     } catch {
       // Unreachable by design (every step catches); kept so serve() can never reject.
@@ -89,8 +90,8 @@ export class Connection {
     await this.link.close(reason).catch(() => undefined);
   }
 
-  /** One handshake with its first command. Returns the session, or null if it failed. */
-  private async handshake(): Promise<Established | null> {
+  /** One handshake with its first command. Returns the session, null if it failed, 'again' after a pairing. */
+  private async handshake(): Promise<Established | null | 'again'> {
     const now = () => this.cfg.clock.now();
     if (!this.vehicle.tryBeginHandshake()) {
       await this.vehicle.audit({ timeMs: now(), outcome: 'BUSY', detail: 'handshake concurrency cap reached' });
@@ -101,7 +102,12 @@ export class Connection {
     try {
       await this.link.send(bytes, { timeoutMs: this.cfg.handshakeTimeoutMs });
       const sentAt = now();
-      const { opened, key, receivedAt } = await this.authenticate(state, sentAt);
+      const auth = await this.authenticate(state, sentAt);
+      if ('pairStart' in auth) {
+        await this.pair(bytes, auth.pairStart);
+        return 'again';
+      }
+      const { opened, key, receivedAt } = auth;
       const established = await this.establish(opened, key);
       const result = await this.execute(established, opened.path === 'full' ? opened.body.command : opened.command, true, receivedAt - sentAt);
       await this.link.send(sealFrame(this.cfg.crypto, established.channel, encodeMessage(ResultSchema, result)));
@@ -120,11 +126,12 @@ export class Connection {
   private async authenticate(
     state: VehicleHandshake,
     sentAt: number,
-  ): Promise<{ opened: OpenedFullAuth | OpenedFastAuth; key: KeyRecord; receivedAt: number }> {
+  ): Promise<{ opened: OpenedFullAuth | OpenedFastAuth; key: KeyRecord; receivedAt: number } | { pairStart: Uint8Array }> {
     const deadline = sentAt + this.cfg.handshakeTimeoutMs;
     for (;;) {
       const bytes = await this.link.receive({ timeoutMs: Math.max(1, deadline - this.cfg.clock.now()) });
       const receivedAt = this.cfg.clock.now();
+      if (this.vehicle.pairing.isOpen && PairingWindows.isPairStart(bytes)) return { pairStart: bytes };
       const auth = consumeAuth(state, bytes);
       if (auth.ticketId !== undefined) {
         const ticket = await this.cfg.store.takeTicket(auth.ticketId);
@@ -145,6 +152,19 @@ export class Connection {
       if (!verifyFullAuth(this.cfg.crypto, opened, key.publicKey)) throw new Refusal(STATUS.rejected, 'BAD_SIGNATURE', toHex(opened.body.keyId));
       if (key.pendingEnrollment) await this.cfg.store.putKey(key.record);
       return { opened, key: key.record, receivedAt };
+    }
+  }
+
+  /** Owner pairing on this link; on success the phone is enrolled as an owner and told who we are. */
+  private async pair(challengeBytes: Uint8Array, startBytes: Uint8Array): Promise<void> {
+    const now = () => this.cfg.clock.now();
+    try {
+      const paired = await this.vehicle.pairing.run(this.link, challengeBytes, startBytes, this.cfg.handshakeTimeoutMs);
+      const record = await this.vehicle.enrollOwner(paired.publicKey, paired.name, 'pairing');
+      await paired.welcome(this.vehicle.peer);
+      await this.vehicle.audit({ timeMs: now(), keyId: toHex(record.keyId), path: 'pairing', outcome: 'PAIRED' });
+    } catch (e) {
+      throw new Refusal(STATUS.rejected, `PAIRING_FAILED:${errorCode(e)}`);
     }
   }
 

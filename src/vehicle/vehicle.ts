@@ -17,6 +17,7 @@ import { createChallenge, type VehicleHandshake, type VehicleIdentity } from '..
 import { Connection, type LinkInfo } from './connection.js';
 import { DEFAULT_POLICIES, type CommandPolicy } from './policy.js';
 import type { CommandHandler } from './run-handler.js';
+import { PairingWindows, type PairingWindowOptions } from './pairing.js';
 import type { AuditEvent, KeyRecord, VehicleStore } from './store.js';
 
 /** Vehicle configuration. Every timing is on the injected clock. */
@@ -60,6 +61,8 @@ export interface VehicleConfig {
 export class Vehicle {
   readonly config: VehicleConfig;
   private handshakes = 0;
+  /** The pairing window and its attempt limits. */
+  readonly pairing: PairingWindows;
   private readonly pool: KeyPair[] = [];
   private readonly poolSize: number;
   private readonly connections = new Set<Connection>();
@@ -79,6 +82,7 @@ export class Vehicle {
       proximityCheck: options.proximityCheck,
     };
     this.poolSize = options.challengePoolSize ?? 2;
+    this.pairing = new PairingWindows(this.config.crypto, this.config.clock);
   }
 
   /**
@@ -162,7 +166,30 @@ export class Vehicle {
   /** @internal A fresh single-use challenge, from the precomputed pool when possible. */
   nextChallenge(): { state: VehicleHandshake; bytes: Uint8Array } {
     const ephemeral = this.pool.shift() ?? this.config.crypto.generateKeyPair();
-    return createChallenge(this.config.crypto, this.identity, { ephemeral });
+    const pairing = this.pairing.offer();
+    return createChallenge(this.config.crypto, this.identity, { ephemeral, ...(pairing ? { pairing } : {}) });
+  }
+
+  // ----- owner pairing (SPAKE2+) -----
+
+  /**
+   * Opens the pairing window. Call it ONLY from a physical action in the car (a button, the
+   * screen with the car unlocked, a service tool): anyone in radio range can try to pair while
+   * it is open. Returns the code to show when the vehicle made one; with `code: 'record'` the
+   * factory record stored by {@link setPairingRecord} is used and the code is on a printed card.
+   */
+  openPairingWindow(options: PairingWindowOptions): { code?: string; expiresAt: number } {
+    return this.pairing.open(options, this.config.store.getPairingRecord());
+  }
+
+  /** Closes the pairing window at once. */
+  closePairingWindow(): void {
+    this.pairing.close();
+  }
+
+  /** Stores a factory-made pairing verifier record (see makePairingRecord); the code never reaches the vehicle. */
+  async setPairingRecord(record: Uint8Array): Promise<void> {
+    await this.config.store.setPairingRecord(record);
   }
 
   /** Precomputes ephemeral keys up to the pool size. Call while idle; safe to call any time. */
@@ -182,8 +209,8 @@ export class Vehicle {
 
   // ----- local admin API (the car's screen or a service tool; no radio involved) -----
 
-  /** Enrolls a phone key as an owner directly (until pairing runs, or from a service tool). */
-  async enrollOwner(publicKey: Uint8Array, name = 'owner'): Promise<KeyRecord> {
+  /** Enrolls a phone key as an owner directly (a service tool; phones normally pair with a code). */
+  async enrollOwner(publicKey: Uint8Array, name = 'owner', path: 'admin' | 'pairing' = 'admin'): Promise<KeyRecord> {
     const crypto = this.config.crypto;
     const compressed = crypto.validatePublicKey(publicKey);
     const keyId = keyIdOf(crypto, compressed);
@@ -200,7 +227,7 @@ export class Vehicle {
       createdAt: this.config.clock.now(),
     };
     await this.config.store.putKey(record);
-    await this.audit({ timeMs: this.config.clock.now(), keyId: toHex(keyId), path: 'admin', outcome: 'ENROLLED' });
+    await this.audit({ timeMs: this.config.clock.now(), keyId: toHex(keyId), path, outcome: 'ENROLLED' });
     return record;
   }
 

@@ -75,7 +75,6 @@ export class MockEnd implements MockLinkEnd {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (options?.signal?.aborted === true) return Promise.reject(abortError(options.signal));
     if (this.#closeInfo !== null) return Promise.reject(linkClosedError(this.#closeInfo.reason));
     const queued = this.#queue.shift();
     if (queued !== undefined) return Promise.resolve(queued);

@@ -1,0 +1,101 @@
+/**
+ * Owner pairing on the phone (docs/PROTOCOL.md §10): the SPAKE2+ prover with the code the car
+ * shows. The phone learns the vehicle's id and keys only after the vehicle proved it knows the
+ * verifier for that code, and proves possession of its own device key inside the PAKE channel.
+ */
+import { wipe } from '../crypto/provider.js';
+import { AuthenticationError, ProtocolError } from '../errors.js';
+import type { Link } from '../transport/link.js';
+import { decodeMessage, encodeMessage } from '../wire/schema.js';
+import { deriveSpake2PlusSecrets, proverFinish, proverStart } from '../pairing/spake2plus.js';
+import { nonceFor } from '../protocol/keyschedule.js';
+import { ChallengeSchema, FrameSchema } from '../protocol/messages.js';
+import {
+  PAIRING_ID_PROVER,
+  PAIRING_ID_VERIFIER,
+  PairConfirmSchema,
+  PairDoneSchema,
+  PairEnrollSchema,
+  PairReplySchema,
+  PairStartSchema,
+  PairWelcomeSchema,
+  pairingContext,
+  pairingKeys,
+  pairingProofPayload,
+} from '../protocol/pairing.js';
+import type { Phone } from './phone.js';
+import type { PairedVehicle } from './store.js';
+
+/** Options of {@link pairWithCode}. */
+export interface PairOptions {
+  /** Name for this phone in the car's key list. */
+  keyName?: string;
+  /** Name for the car on this phone. */
+  vehicleName?: string;
+}
+
+/**
+ * Pairs this phone as an owner of the vehicle on `link`, using the code the car shows. On
+ * success the vehicle is stored on the phone and returned; the link stays open and the vehicle
+ * sends a fresh challenge, so `phone.connect` can follow on the same link.
+ */
+export async function pairWithCode(phone: Phone, link: Link, code: string, options: PairOptions = {}): Promise<PairedVehicle> {
+  const { crypto } = phone;
+  const timeoutMs = phone.responseTimeoutMs;
+  const challengeBytes = await link.receive({ timeoutMs });
+  const challenge = decodeMessage(ChallengeSchema, challengeBytes);
+  if (!challenge.pairing) throw new ProtocolError('PAIRING_NOT_OPEN', 'the vehicle has no pairing window open: start pairing in the car first');
+  const offer = challenge.pairing;
+  const context = pairingContext(challengeBytes);
+  const { w0, w1 } = deriveSpake2PlusSecrets(crypto, new TextEncoder().encode(code), offer.salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, {
+    N: 2 ** offer.logN,
+    r: offer.r,
+    p: offer.p,
+  });
+  const { state, shareP } = proverStart(crypto, { w0, w1, context, idProver: PAIRING_ID_PROVER, idVerifier: PAIRING_ID_VERIFIER });
+  wipe(w0, w1);
+  await link.send(encodeMessage(PairStartSchema, { shareP }), { timeoutMs });
+  const replyBytes = await link.receive({ timeoutMs: timeoutMs * 2 });
+  const reply = decodeReply(replyBytes);
+  let confirmP: Uint8Array;
+  let sharedKey: Uint8Array;
+  try {
+    ({ confirmP, sharedKey } = proverFinish(state, reply.shareV, reply.confirmV));
+  } catch (e) {
+    await link.close('pairing failed');
+    throw new AuthenticationError('PAIRING_FAILED', 'pairing failed: check the code shown in the car', { cause: e });
+  }
+  const keys = pairingKeys(crypto, sharedKey, context);
+  wipe(sharedKey);
+  const signature = await phone.signer.sign(pairingProofPayload(keys.aad, shareP, reply.shareV));
+  const enroll = encodeMessage(PairEnrollSchema, { publicKey: phone.publicKey, signature, ...(options.keyName ? { name: options.keyName } : {}) });
+  const sealed = crypto.aeadSeal(keys.p2v, nonceFor(0), enroll, keys.aad);
+  await link.send(encodeMessage(PairConfirmSchema, { confirmP, sealed }), { timeoutMs });
+  const done = decodeMessage(PairDoneSchema, await link.receive({ timeoutMs }));
+  const plain = crypto.aeadOpen(keys.v2p, nonceFor(0), done.sealed, keys.aad);
+  wipe(keys.p2v, keys.v2p);
+  if (!plain) throw new AuthenticationError('PAIRING_FAILED', 'pairing failed: the vehicle answer did not authenticate');
+  const welcome = decodeMessage(PairWelcomeSchema, plain);
+  const vehicle: PairedVehicle = {
+    vehicleId: welcome.vehicleId,
+    publicKey: crypto.validatePublicKey(welcome.publicKey),
+    name: options.vehicleName ?? 'my car',
+    advertisingKey: welcome.advertisingKey,
+  };
+  await phone.addVehicle(vehicle);
+  return vehicle;
+}
+
+function decodeReply(bytes: Uint8Array) {
+  try {
+    return decodeMessage(PairReplySchema, bytes);
+  } catch (e) {
+    let status: number | undefined;
+    try {
+      status = decodeMessage(FrameSchema, bytes).status;
+    } catch {
+      throw e;
+    }
+    throw new AuthenticationError('PAIRING_REFUSED', `the vehicle refused to pair (status ${status}): the window may be closed, locked out or backing off`);
+  }
+}
