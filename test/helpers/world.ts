@@ -83,3 +83,8 @@ export async function makeWorld(vehicleOptions: Partial<VehicleOptions> = {}, se
   };
   return world;
 }
+
+/** Waits `ms` of virtual time. */
+export function sleep(w: World, ms: number): Promise<void> {
+  return w.run(new Promise<void>((r) => w.clock.setTimeout(() => r(), ms)));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeWorld } from '../helpers/world.js';
+import { makeWorld, sleep } from '../helpers/world.js';
 import { COMMAND } from '../../src/protocol/constants.js';
 import { makePairingRecord } from '../../src/vehicle/pairing.js';
 import { DigitalKeyError } from '../../src/errors.js';
@@ -35,7 +35,7 @@ describe('owner pairing with a code', () => {
       expect(err).toBeInstanceOf(DigitalKeyError);
       expect(err.code).toBe('PAIRING_FAILED');
       await w.run(a.served);
-      await w.run(new Promise((r) => w.clock.setTimeout(r, 60_000)));
+      await sleep(w, 60_000);
     }
     expect(w.vehicle.pairing.isOpen).toBe(false);
     // Even the right code now fails: the window is locked.
@@ -51,7 +51,7 @@ describe('owner pairing with a code', () => {
     const a = w.link();
     expect((await w.run(phone.pair(a.pair.phone, '12345678').catch((e) => e))).code).toBe('PAIRING_NOT_OPEN');
     const { code } = w.vehicle.openPairingWindow({ ttlMs: 1_000, kdf: FAST_KDF });
-    await w.run(new Promise((r) => w.clock.setTimeout(r, 2_000)));
+    await sleep(w, 2_000);
     const b = w.link();
     expect((await w.run(phone.pair(b.pair.phone, code!).catch((e) => e))).code).toBe('PAIRING_NOT_OPEN');
   });

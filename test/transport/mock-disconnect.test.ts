@@ -3,7 +3,7 @@ import { MAX_MESSAGE_BYTES } from '../../src/constants.js';
 import { TransportError } from '../../src/errors.js';
 import type { LinkCloseInfo } from '../../src/transport/link.js';
 import type { MockLinkEnd } from '../../src/transport/mock/index.js';
-import { capture, expectRejected, patternMessage } from './link-conformance.js';
+import { capture, expectRejected, patternMessage, type Settled } from './link-conformance.js';
 import { setup } from './mock-helpers.js';
 
 /** Resolves with an end's close info. */
@@ -12,7 +12,7 @@ function closed(end: MockLinkEnd): Promise<LinkCloseInfo> {
 }
 
 /** A vehicle that records what it receives until its link closes. */
-function recordingVehicle(end: MockLinkEnd): { got: Uint8Array[]; done: Promise<unknown> } {
+function recordingVehicle(end: MockLinkEnd): { got: Uint8Array[]; done: Promise<Settled<never>> } {
   const got: Uint8Array[] = [];
   const done = capture(
     (async () => {
