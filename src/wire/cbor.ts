@@ -183,7 +183,9 @@ export function parseStrict(bytes: Uint8Array, maxBytes: number, maxDepth: numbe
   scanStrict(bytes, maxDepth);
   let decoded: unknown;
   try {
-    decoded = decoder.decode(bytes);
+    // A fresh view: cbor-x caches a DataView as a `dataView` property on the object it decodes
+    // (mutating the caller's buffer) and reuses one it finds there.
+    decoded = decoder.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (err) {
     // Unreachable after the scan unless cbor-x changes; never let its raw error out.
     throw new CodecError('CODEC_MALFORMED', 'cbor-x rejected scanned input', { cause: err });

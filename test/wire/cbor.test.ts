@@ -227,6 +227,19 @@ describe('decodeCbor: accepted inputs', () => {
     expect(Array.from(b)).toEqual([1, 2]);
   });
 
+  it('leaves the input untouched (cbor-x caches a dataView property on what it decodes)', () => {
+    const input = hex('a1 00 42 0102');
+    decodeCbor(input);
+    expect(Object.keys(input)).toEqual(['0', '1', '2', '3', '4']);
+    expect('dataView' in input).toBe(false);
+  });
+
+  it('ignores a stale dataView property on the input', () => {
+    const input = hex('a1 00 42 0102') as Uint8Array & { dataView?: DataView };
+    input.dataView = new DataView(new Uint8Array([0xa1, 0x00, 0x42, 0xff, 0xff, 0x00]).buffer);
+    expect(decodeCbor(input)).toEqual(new Map([[0, new Uint8Array([1, 2])]]));
+  });
+
   it('requireCanonical compares byte for byte', () => {
     expect(() => requireCanonical(hex('0102'), hex('0102'))).not.toThrow();
     expect(codeOf(() => requireCanonical(hex('0102'), hex('0103')))).toEqual({ cls: 'CodecError', code: 'CODEC_NON_CANONICAL' });

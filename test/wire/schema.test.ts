@@ -62,6 +62,18 @@ describe('schema: encode and decode the worked example', () => {
     expect('inner' in msg).toBe(false);
     expect(msg).toEqual(minimal);
   });
+  it('does not mutate the value it encodes or the bytes it decodes', () => {
+    const value: ChallengeMsg = { versions: [3, 2, 1], ephemeral: new Uint8Array(33), signature: new Uint8Array(64), inner: { id: 1 } };
+    const snapshot = structuredClone(value);
+    const bytes = encodeMessage(Challenge, value);
+    expect(value).toEqual(snapshot);
+    expect(Object.keys(value.ephemeral)).toHaveLength(33);
+    expect(value.versions).toEqual([3, 2, 1]);
+    const copy = bytes.slice();
+    decodeMessage(Challenge, bytes);
+    expect(bytes).toEqual(copy);
+    expect(Object.keys(bytes)).toHaveLength(bytes.length);
+  });
   it('an empty schema is the empty map', () => {
     expect(toHex(encodeMessage(Empty, {}))).toBe('a0');
     expect(decodeMessage(Empty, hex('a0'))).toEqual({});

@@ -140,7 +140,7 @@ export class MockEnd implements MockLinkEnd {
     this.#waiters = [];
     for (const op of waiters) op.reject(linkClosedError(info.reason));
     for (const op of [...this.#sends]) op.reject(linkClosedError(info.reason, true));
-    const callbacks = [...this.#closeCallbacks];
+    const callbacks = [...this.#closeCallbacks, ...this.#closeCallbacks];
     this.#closeCallbacks.clear();
     for (const callback of callbacks) {
       try {
