@@ -762,9 +762,8 @@ class FileVaultImpl implements FileVault {
     for (const [name, value] of next) size += stateEntryBytes(name, value);
     if (size > STORE_MAX_STATE_BYTES) throw new StoreError('STORE_FULL', `vault ${this.dir} state would exceed ${STORE_MAX_STATE_BYTES} bytes`);
     const generation = this.#generation + 1;
-    const enc = encodeState(next, generation, this.#sha256);
-    const fh = await fsp.open(path.join(this.dir, STATE_FILE), 'w');
-    await fh.write(enc.subarray(0, 100)); await fh.write(enc.subarray(100)); await fh.close();
+    const tmp = await writeTemp(this.dir, encodeState(next, generation, this.#sha256));
+    await commitFile(this.dir, tmp, path.join(this.dir, STATE_FILE)).catch((e: unknown) => this.#poison(e));
     this.#entries.clear();
     for (const [name, value] of next) this.#entries.set(name, value);
     this.#generation = generation;
