@@ -70,7 +70,7 @@ describe('offline key sharing', () => {
         const { text } = await share(w, o, f);
         const b = decodeShareBundle(text);
         const g = b.grants[0]!;
-        g[g.length - 70] ^= 1; // inside the signed body
+        g[g.length - 70]! ^= 1; // inside the signed body
         await f.importShare(encodeShareBundle(b));
       },
       'GRANT_',
