@@ -1,0 +1,180 @@
+/**
+ * Deterministic test vectors for docs/PROTOCOL.md: fixed keys and ephemerals run through the
+ * pure protocol functions. `npm run vectors` writes test/vectors/session-v1.json from this;
+ * test/protocol/vectors.test.ts regenerates and compares, so the spec's numbers stay true.
+ *
+ * Randomness is a fixed counter stream: ECDSA signatures made here are deterministic (RFC 6979
+ * with fixed extra entropy); an implementer verifies them rather than reproducing them.
+ */
+import { createNobleProvider } from '../../src/crypto/noble.js';
+import { createSoftwareSigner } from '../../src/crypto/signer.js';
+import type { CryptoProvider, KeyPair } from '../../src/crypto/provider.js';
+import { fromHex, toHex, utf8 } from '../../src/crypto/bytes.js';
+import { COMMAND, COMMAND_FLAG, MGMT_COMMAND, STATUS } from '../../src/protocol/constants.js';
+import {
+  challengeHash,
+  deriveAuthKeys,
+  deriveSessionKeys,
+  fastAuthHash,
+  fullAuthHash,
+  initialHash,
+  keyIdOf,
+  phoneSignaturePayload,
+  sessionHash,
+} from '../../src/protocol/keyschedule.js';
+import { consumeChallenge, consumeResult, createFastAuth, createFullAuth, prepareFullAuth } from '../../src/protocol/phone-handshake.js';
+import { createChallenge, consumeAuth, finishHandshake, openFastAuth, openFullAuth, verifyFullAuth } from '../../src/protocol/vehicle-handshake.js';
+import { createChannel, sealFrame } from '../../src/protocol/channel.js';
+import { CommandSchema, ResultSchema, FrameSchema } from '../../src/protocol/messages.js';
+import { issueGrant, decodeGrant } from '../../src/protocol/grant.js';
+import { KeyArgSchema } from '../../src/protocol/management.js';
+import { encodeMessage } from '../../src/wire/schema.js';
+
+/** A counter-based byte stream: deterministic "randomness" for vectors only. */
+function counterRandom(seed: number): (n: number) => Uint8Array {
+  let c = seed;
+  return (n) => Uint8Array.from({ length: n }, () => (c = (c * 1103515245 + 12345) >>> 0) >>> 24);
+}
+
+const pair = (crypto: CryptoProvider, privHex: string): KeyPair => {
+  const privateKey = fromHex(privHex);
+  return { privateKey, publicKey: crypto.publicKeyFromPrivate(privateKey) };
+};
+
+/** Fixed inputs (private scalars are arbitrary values below the group order). */
+export const VECTOR_INPUTS = {
+  vehicleId: '000102030405060708090a0b0c0d0e0f',
+  vehicleStaticPrivate: '1111111111111111111111111111111111111111111111111111111111111111',
+  vehicleEphemeralPrivate: '2222222222222222222222222222222222222222222222222222222222222222',
+  vehicleEphemeral2Private: '2323232323232323232323232323232323232323232323232323232323232323',
+  phoneDevicePrivate: '3333333333333333333333333333333333333333333333333333333333333333',
+  phoneEphemeralPrivate: '4444444444444444444444444444444444444444444444444444444444444444',
+  phoneEphemeral2Private: '4545454545454545454545454545454545454545454545454545454545454545',
+  friendDevicePrivate: '5555555555555555555555555555555555555555555555555555555555555555',
+} as const;
+
+/** Generates every vector; hex strings throughout. */
+export async function generateSessionVectors(): Promise<Record<string, unknown>> {
+  const crypto = createNobleProvider({ randomBytes: counterRandom(1) });
+  const I = VECTOR_INPUTS;
+  const copy = (k: KeyPair): KeyPair => ({ privateKey: k.privateKey.slice(), publicKey: k.publicKey.slice() });
+  const vStatic = pair(crypto, I.vehicleStaticPrivate);
+  const identity = { vehicleId: fromHex(I.vehicleId), privateKey: vStatic.privateKey, publicKey: vStatic.publicKey };
+  const vEph = pair(crypto, I.vehicleEphemeralPrivate);
+  const pEph = pair(crypto, I.phoneEphemeralPrivate);
+  const signer = createSoftwareSigner(crypto, fromHex(I.phoneDevicePrivate));
+  const keyId = keyIdOf(crypto, signer.publicKey);
+  const hex = toHex;
+
+  // ---- full path ----
+  const ch = createChallenge(crypto, identity, { ephemeral: copy(vEph) });
+  const h0 = initialHash(crypto, identity.vehicleId, identity.publicKey);
+  const h1 = challengeHash(crypto, h0, ch.bytes);
+  const command = { id: COMMAND.unlock, flags: COMMAND_FLAG.userPresent };
+  const phoneCh = consumeChallenge(crypto, identity, ch.bytes);
+  const prep = prepareFullAuth(crypto, phoneCh, keyId, command, copy(pEph));
+  const signature = await signer.sign(prep.toBeSigned);
+  const auth = createFullAuth(crypto, prep.state, signature);
+  const h2 = fullAuthHash(crypto, h1, 1, pEph.publicKey);
+  const ee = crypto.ecdh(pEph.privateKey, vEph.publicKey);
+  const es = crypto.ecdh(pEph.privateKey, vStatic.publicKey);
+  const authKeys = deriveAuthKeys(crypto, h2, 'full', ee.slice(), es.slice());
+  const commandBytes = encodeMessage(CommandSchema, command);
+
+  const opened = openFullAuth(crypto, identity, ch.state, consumeAuth(ch.state, auth.bytes));
+  if (!verifyFullAuth(crypto, opened, signer.publicKey)) throw new Error('vector: signature does not verify');
+  const vKeys = finishHandshake(crypto, opened);
+  const h3 = sessionHash(crypto, h2, opened.sealed);
+  const vChannel = createChannel('vehicle', { ...vKeys, kV2P: vKeys.kV2P.slice(), kP2V: vKeys.kP2V.slice() });
+  const resultPlain = encodeMessage(ResultSchema, { status: STATUS.ok });
+  const result = sealFrame(crypto, vChannel, resultPlain);
+  const outcome = consumeResult(crypto, auth.state, result);
+  if (outcome.kind !== 'session') throw new Error('vector: phone did not accept the result');
+  const nextCmd = encodeMessage(CommandSchema, { id: COMMAND.lock });
+  const pChannel = outcome.channel;
+  const frame1 = sealFrame(crypto, pChannel, nextCmd);
+
+  // ---- fast path with the ticket from the full session ----
+  const vEph2 = pair(crypto, I.vehicleEphemeral2Private);
+  const pEph2 = pair(crypto, I.phoneEphemeral2Private);
+  const ch2 = createChallenge(crypto, identity, { ephemeral: copy(vEph2) });
+  const phoneCh2 = consumeChallenge(crypto, identity, ch2.bytes);
+  const fastCmd = { id: COMMAND.lock };
+  const fast = createFastAuth(crypto, phoneCh2, outcome.ticket, fastCmd, copy(pEph2));
+  const fastH2 = fastAuthHash(crypto, challengeHash(crypto, h0, ch2.bytes), 1, pEph2.publicKey, outcome.ticket.ticketId);
+  const fastKeys = deriveAuthKeys(crypto, fastH2, 'fast', crypto.ecdh(pEph2.privateKey, vEph2.publicKey), vKeys.resumptionSecret.slice());
+  const fastOpened = openFastAuth(crypto, ch2.state, consumeAuth(ch2.state, fast.bytes), vKeys.resumptionSecret);
+  if (!fastOpened) throw new Error('vector: fast path did not open');
+  const fastSession = finishHandshake(crypto, fastOpened);
+
+  // ---- grant ----
+  const friend = pair(crypto, I.friendDevicePrivate);
+  const grant = await issueGrant(crypto, signer, {
+    vehicleId: identity.vehicleId,
+    subjectKey: friend.publicKey,
+    commands: [COMMAND.unlock, COMMAND.lock],
+    notBeforeMs: 1_767_225_600_000,
+    notAfterMs: 1_767_830_400_000,
+    useLimit: 10,
+    name: 'friend',
+    grantId: fromHex('a0a1a2a3a4a5a6a7a8a9aaabacadaeaf'),
+  });
+  const grantDecoded = decodeGrant(grant);
+
+  return {
+    description: 'ble-digital-key session protocol v1 test vectors (docs/PROTOCOL.md §12). All values hex.',
+    inputs: {
+      ...I,
+      vehicleStaticPublic: hex(vStatic.publicKey),
+      vehicleEphemeralPublic: hex(vEph.publicKey),
+      phoneDevicePublic: hex(signer.publicKey),
+      phoneEphemeralPublic: hex(pEph.publicKey),
+      command: hex(commandBytes),
+    },
+    full: {
+      challenge: hex(ch.bytes),
+      h0: hex(h0),
+      h1: hex(h1),
+      h2: hex(h2),
+      ee: hex(ee),
+      es: hex(es),
+      kAuth: hex(authKeys.kAuth),
+      chain: hex(authKeys.chain),
+      keyId: hex(keyId),
+      toBeSigned: hex(phoneSignaturePayload(h2, keyId, commandBytes)),
+      phoneSignature: hex(signature),
+      auth: hex(auth.bytes),
+      h3: hex(h3),
+      kV2P: hex(vKeys.kV2P),
+      kP2V: hex(vKeys.kP2V),
+      resumptionSecret: hex(vKeys.resumptionSecret),
+      ticketId: hex(vKeys.ticketId),
+      resultPlaintext: hex(resultPlain),
+      result: hex(result),
+      sessionCommandPlaintext: hex(nextCmd),
+      sessionCommandFrame: hex(frame1),
+      clearRejected: hex(encodeMessage(FrameSchema, { status: STATUS.rejected })),
+    },
+    fast: {
+      vehicleEphemeralPublic: hex(vEph2.publicKey),
+      phoneEphemeralPublic: hex(pEph2.publicKey),
+      challenge: hex(ch2.bytes),
+      h2: hex(fastH2),
+      kAuth: hex(fastKeys.kAuth),
+      auth: hex(fast.bytes),
+      kV2P: hex(fastSession.kV2P),
+      nextTicketId: hex(fastSession.ticketId),
+    },
+    grant: {
+      friendPublic: hex(friend.publicKey),
+      body: hex(grantDecoded.grant.body),
+      signature: hex(grantDecoded.grant.signature),
+      grant: hex(grant),
+    },
+    management: {
+      revokeKeyArg: hex(encodeMessage(KeyArgSchema, { keyId: keyIdOf(crypto, friend.publicKey) })),
+      revokeKeyCommand: hex(encodeMessage(CommandSchema, { id: MGMT_COMMAND.revokeKey, data: encodeMessage(KeyArgSchema, { keyId: keyIdOf(crypto, friend.publicKey) }) })),
+    },
+    labels: Object.fromEntries(Object.entries(await import('../../src/protocol/constants.js').then((m) => m.LABELS)).map(([k, v]) => [k, hex(utf8(v))])),
+  };
+}
