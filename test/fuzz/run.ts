@@ -7,6 +7,7 @@
 
 import { FuzzFailure, fuzzDecoder } from './harness.js';
 import { fuzzTargets } from './targets.js';
+import { protocolTargets } from './protocol-targets.js';
 
 const MIN_TOTAL_INPUTS = 1_000_000;
 const MIN_PER_TARGET_INPUTS = 100_000;
@@ -24,7 +25,8 @@ function argValue(name: string): number | undefined {
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
-const targets = fuzzTargets();
+const protocol = await protocolTargets();
+const targets = [...fuzzTargets(), ...protocol.session, ...protocol.lifecycle];
 const perTarget = argValue('--count') ?? Math.max(MIN_PER_TARGET_INPUTS, Math.ceil(MIN_TOTAL_INPUTS / targets.length));
 const baseSeed = argValue('--seed') ?? 0x5eed;
 
