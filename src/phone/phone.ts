@@ -123,7 +123,13 @@ export class Phone {
     if (!vehicle) throw new UsageError('UNKNOWN_VEHICLE', 'this phone is not paired with that vehicle');
     const challenge = await this.receiveChallenge(link, vehicle, options.signal);
     const session = new PhoneSession(this, link, vehicle);
-    await session.handshake(challenge, first, options.forceFull === true || this.fullPathCommands.has(first.id), options.signal);
+    try {
+      await session.handshake(challenge, first, options.forceFull === true || this.fullPathCommands.has(first.id), options.signal);
+    } catch (e) {
+      // Free the vehicle's link slot at once rather than leaving it to its idle timeout.
+      await link.close('handshake failed').catch(() => undefined);
+      throw e;
+    }
     return session;
   }
 
@@ -229,7 +235,7 @@ export class PhoneSession {
     } catch (e) {
       throw afterSend(e);
     }
-    if ('status' in frame) throw clearStatusError(frame.status, true);
+    if ('status' in frame) throw clearStatusError(frame.status, true, true);
     return expectOk(toResult(decodeMessage(ResultSchema, frame.plaintext)));
   }
 
@@ -262,7 +268,7 @@ export class PhoneSession {
       outcome = this.consume(state, await this.receive(true, signal));
       this.path = 'full';
     }
-    if (outcome.kind === 'clear') throw clearStatusError(outcome.status, false);
+    if (outcome.kind === 'clear') throw clearStatusError(outcome.status, false, true);
     this.channel = outcome.channel;
     await store.putTicket(this.vehicle.vehicleId, { ...outcome.ticket, expiresAt: clock.now() + TICKET_LIFETIME_MS });
     if (this.vehicle.grants) {
@@ -311,10 +317,16 @@ function afterSend(e: unknown): DigitalKeyError {
   return new ProtocolError('INTERNAL', 'unexpected failure after the command was sent', { mayHaveSucceeded: true, cause: e });
 }
 
-function clearStatusError(status: number, inSession: boolean): DigitalKeyError {
-  if (status === STATUS.busy) return new TransportError('VEHICLE_BUSY', 'the vehicle is busy with other phones; retry shortly');
-  // Unauthenticated answers: the vehicle says nothing more on purpose (no oracle).
-  return new AuthenticationError('REJECTED', inSession ? 'the vehicle ended the session' : 'the vehicle refused this key');
+/**
+ * A clear status is unauthenticated: anyone on the air can forge one in place of the sealed
+ * Result. After the command has left the phone it therefore cannot prove the command did not
+ * run, so `mayHaveSucceeded` is true.
+ */
+function clearStatusError(status: number, inSession: boolean, afterSend: boolean): DigitalKeyError {
+  const options = { mayHaveSucceeded: afterSend };
+  if (status === STATUS.busy) return new TransportError('VEHICLE_BUSY', 'the vehicle is busy with other phones; retry shortly', options);
+  // The vehicle says nothing more on purpose (no oracle).
+  return new AuthenticationError('REJECTED', inSession ? 'the vehicle ended the session' : 'the vehicle refused this key', options);
 }
 
 function toResult(r: ResultMsg): CommandResult {

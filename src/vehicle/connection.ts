@@ -100,8 +100,9 @@ export class Connection {
     }
     const { state, bytes } = this.vehicle.nextChallenge();
     try {
-      await this.link.send(bytes, { timeoutMs: this.cfg.handshakeTimeoutMs });
+      // The relay bound runs from the moment the challenge leaves: its own flight counts.
       const sentAt = now();
+      await this.link.send(bytes, { timeoutMs: this.cfg.handshakeTimeoutMs });
       const auth = await this.authenticate(state, sentAt);
       if ('pairStart' in auth) {
         await this.pair(bytes, auth.pairStart);

@@ -78,7 +78,8 @@ export class Vehicle {
       maxConcurrentHandshakes: options.maxConcurrentHandshakes ?? 3,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
       idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
-      handlerTimeoutMs: options.handlerTimeoutMs ?? 5_000,
+      // Shorter than the phone's default 5 s wait, so the phone hears HANDLER_TIMEOUT.
+      handlerTimeoutMs: options.handlerTimeoutMs ?? 3_000,
       proximityCheck: options.proximityCheck,
     };
     this.poolSize = options.challengePoolSize ?? 2;

@@ -494,7 +494,7 @@ describe('forged clear statuses (unauthenticated by design)', () => {
   // the phone report "refused, nothing happened" (mayHaveSucceeded false) while the car did
   // unlock. Once the Auth (or a Command) has left the phone, a clear status must be reported with
   // mayHaveSucceeded true.
-  it.fails('a clear REJECTED forged in place of msg 3 after the command ran: the phone must say it may have succeeded', async () => {
+  it('a clear REJECTED forged in place of msg 3 after the command ran: the phone must say it may have succeeded', async () => {
     const { w, phone, id } = await setup();
     const { pair, served } = w.link({ adversary: recordingAdversary(tamperOne('toPhone', 1, () => ({ type: 'modify', bytes: clearStatus(STATUS.rejected) }))).adversary });
     const err = await expectTypedError(w, phone.command(pair.phone, id, unlock));
@@ -504,7 +504,7 @@ describe('forged clear statuses (unauthenticated by design)', () => {
     expect(err.mayHaveSucceeded).toBe(true);
   });
 
-  it.fails('a clear BUSY forged in place of msg 3 after the command ran: the phone must say it may have succeeded', async () => {
+  it('a clear BUSY forged in place of msg 3 after the command ran: the phone must say it may have succeeded', async () => {
     // Same bug as above: BUSY becomes TransportError VEHICLE_BUSY with mayHaveSucceeded false.
     const { w, phone, id } = await setup();
     const { pair, served } = w.link({ adversary: recordingAdversary(tamperOne('toPhone', 1, () => ({ type: 'modify', bytes: clearStatus(STATUS.busy) }))).adversary });
@@ -515,7 +515,7 @@ describe('forged clear statuses (unauthenticated by design)', () => {
     expect(err.mayHaveSucceeded).toBe(true);
   });
 
-  it.fails('a clear REJECTED forged in place of an in-session Result: the phone must say it may have succeeded', async () => {
+  it('a clear REJECTED forged in place of an in-session Result: the phone must say it may have succeeded', async () => {
     // Same bug, in PhoneSession.send: clearStatusError(status, true) sets mayHaveSucceeded false.
     const { w, phone, id } = await setup();
     const { pair, served } = w.link({ adversary: recordingAdversary(tamperOne('toPhone', 2, () => ({ type: 'modify', bytes: clearStatus(STATUS.rejected) }))).adversary });

@@ -224,7 +224,7 @@ describe('start: user presence, full path, relay bound', () => {
   // (and any Link that resolves on delivery) that is when the challenge reached the phone, so the
   // relay's downlink half is never counted: a 1 000 ms one-way relay (2 000 ms round trip) passes
   // a 1 500 ms bound. Fix: take sentAt before `link.send`.
-  it.fails('the relay bound counts the challenge’s own flight: a 1 s one-way relay exceeds a 1.5 s round-trip bound', async () => {
+  it('the relay bound counts the challenge’s own flight: a 1 s one-way relay exceeds a 1.5 s round-trip bound', async () => {
     const { w, phone, id } = await setup();
     const err = await refused(w, phone, id, startPresent, { extraLatencyMs: 1_000 });
     expect(err.code).toBe('RELAY_BOUND_EXCEEDED');

@@ -66,16 +66,6 @@ function scriptedAdversary(acts: readonly Act[]): Adversary {
   };
 }
 
-/**
- * A phone error that rests only on an unauthenticated clear status (REJECTED / BUSY). Known bug
- * (see adversarial.test.ts, "forged clear statuses"): the phone reports those with
- * mayHaveSucceeded false even after the command left it, so the implication
- * "mayHaveSucceeded false ⇒ it did not run" is not yet checked for them.
- */
-function restsOnClearStatus(e: DigitalKeyError): boolean {
-  return (e instanceof AuthenticationError && e.code === 'REJECTED') || (e instanceof TransportError && e.code === 'VEHICLE_BUSY');
-}
-
 describe('property: an active attacker never makes the vehicle run what the phone did not send', () => {
   it('executes only sent commands, each at most once, in order; answers are never false', async () => {
     let runs = 0;
@@ -132,8 +122,8 @@ describe('property: an active attacker never makes the vehicle run what the phon
         if (failure) {
           expect(failure.error).not.toBeInstanceOf(UsageError);
           expect(failure.error.code).not.toBe('INTERNAL');
-          // "It did not run" is true (modulo the known clear-status bug).
-          if (!failure.error.mayHaveSucceeded && !restsOnClearStatus(failure.error)) expect(ran).not.toContain(failure.command);
+          // "It did not run" is true.
+          if (!failure.error.mayHaveSucceeded) expect(ran).not.toContain(failure.command);
         } else {
           expect(ran).toEqual(sent);
         }
