@@ -1,0 +1,87 @@
+/**
+ * `npm run bench` — the benchmark suite of issue 6 (docs/BENCHMARKS.md).
+ *
+ *   npm run bench               readable table on stdout, progress on stderr
+ *   npm run bench -- --json     ONE JSON object on stdout, progress on stderr
+ *   npm run bench -- --quick    few runs, for a smoke test (figures are not stable)
+ *
+ * Never part of `npm test`: nothing here asserts a timing.
+ */
+import os from 'node:os';
+import { INTERVALS_MS, LATENCY_MTU, MTUS, measureProvider, type ProviderReport } from './flows.js';
+import { formatReport, judgeTargets, type BenchResult } from './report.js';
+import { measureScale } from './scale.js';
+import { DEFAULT_PACKETS_PER_EVENT } from '../src/transport/mock/index.js';
+import { PROVIDERS, type ProviderName } from './world.js';
+
+const args = new Set(process.argv.slice(2));
+const json = args.has('--json');
+const quick = args.has('--quick');
+
+/** Iterations per provider: noble's P-256 verify takes milliseconds, native's about 0.1 ms. */
+const RUNS: Record<ProviderName, number> = quick ? { noble: 5, native: 20 } : { noble: 40, native: 200 };
+const WARMUP: Record<ProviderName, number> = quick ? { noble: 1, native: 5 } : { noble: 5, native: 30 };
+const SCALE_RUNS = quick ? 10 : 100;
+const SCALE_WARMUP = quick ? 2 : 10;
+
+const log = (s: string): void => {
+  process.stderr.write(`[bench] ${s}\n`);
+};
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const loadAvgStart = os.loadavg()[0]!;
+  const reports: Partial<Record<ProviderName, ProviderReport>> = {};
+  for (const provider of PROVIDERS) {
+    log(`${provider}: ${RUNS[provider]} iterations after ${WARMUP[provider]} warm-up`);
+    reports[provider] = await measureProvider(provider, RUNS[provider], WARMUP[provider], log);
+    if (reports[provider]!.maxVirtualMsInWindows !== 0) throw new Error('virtual time passed inside a CPU window: the method does not hold');
+  }
+  const scale = await measureScale(SCALE_RUNS, SCALE_WARMUP, log);
+  const all = PROVIDERS.map((p) => reports[p]!);
+  const native = reports.native!.baseline;
+  const cpus = os.cpus();
+  const result: BenchResult = {
+    machine: {
+      node: process.version,
+      cpus: cpus.length,
+      cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+      platform: `${os.platform()} ${os.arch()}`,
+      loadAvgStart: Math.round(loadAvgStart * 100) / 100,
+      loadAvgEnd: Math.round(os.loadavg()[0]! * 100) / 100,
+      date: new Date().toISOString(),
+    },
+    settings: {
+      runs: RUNS,
+      warmup: WARMUP,
+      scaleRuns: SCALE_RUNS,
+      latencyMtu: LATENCY_MTU,
+      packetsPerEvent: DEFAULT_PACKETS_PER_EVENT,
+      intervalsMs: INTERVALS_MS,
+      mtus: MTUS,
+    },
+    flows: all.flatMap((r) => r.flows),
+    baseline: {
+      name: 'tesla-model',
+      messages: native.messages,
+      bytesOnAir: native.bytesOnAir,
+      messageBytes: native.messageBytes,
+      latencyMs: native.latencyMs,
+      providers: all.map((r) => r.baseline),
+    },
+    scale,
+    floors: { noble: reports.noble!.floorsUs, native: reports.native!.floorsUs },
+    validation: all.flatMap((r) => r.validation),
+    targets: [],
+    durationMs: 0,
+  };
+  result.targets = judgeTargets(result);
+  result.durationMs = Math.round(performance.now() - t0);
+  log(`done in ${(result.durationMs / 1000).toFixed(1)} s`);
+  process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${formatReport(result)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[bench] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,84 @@
+/**
+ * Scale rows: the vehicle's full-path CPU per unlock with 10, 1,000 and 10,000 enrolled keys and
+ * 1,000 revoked grants, on the native provider (docs/BENCHMARKS.md §Scale).
+ *
+ * Keys are enrolled with `Vehicle.enrollOwner` into a bench Map vault (the memory vault copies its
+ * whole state on every write, so 10,000 one-by-one enrollments would take about a minute), then
+ * copied in one batch into the vault the rows run on:
+ * - `memory`: the library's memory vault, as shipped — what a vehicle gets today;
+ * - `map`: the bench's O(1) vault — the same protocol with store writes that do not grow with
+ *   the store, to tell the cost of lookups from the cost of writes.
+ * Every world is measured in turn within each iteration, so drift hits all rows alike.
+ */
+import { createMemoryVault } from '../src/store/memory-vault.js';
+import { VirtualClock } from '../src/transport/mock/index.js';
+import { copyVault, createMapVault } from './map-vault.js';
+import { runSession } from './session.js';
+import { median, sum, us } from './stats.js';
+import { timeVault } from './timed-vault.js';
+import { newBenchPhone, newProvider, openBenchVehicle, T0_MS, type BenchWorld } from './world.js';
+
+/** Enrolled-key counts of the rows. */
+export const SCALE_KEYS: readonly number[] = [10, 1_000, 10_000];
+/** Revoked grants on file in every row. */
+export const SCALE_REVOKED_GRANTS = 1_000;
+
+/** One scale row. */
+export interface ScaleRow {
+  keys: number;
+  revokedGrants: number;
+  /** Median vehicle CPU per full-path unlock on the memory vault (as shipped), µs. */
+  vehicleCpuUs: number;
+  /** Of which, median time inside the memory vault's calls, µs. */
+  storeCpuUs: number;
+  /** Median vehicle CPU per unlock on the O(1) Map vault, µs: lookups without write growth. */
+  vehicleCpuUsMapVault: number;
+}
+
+/** Builds, for `keys` enrolled keys, the two worlds of a row (memory vault, Map vault). */
+async function buildRow(keys: number, log: (s: string) => void): Promise<{ memory: BenchWorld; map: BenchWorld }> {
+  const t0 = performance.now();
+  const clock = new VirtualClock(T0_MS);
+  const keygen = newProvider('native');
+  const setupVault = createMapVault();
+  const setup = await openBenchVehicle(newProvider('native'), setupVault, clock);
+  const phone = await newBenchPhone(newProvider('native'), setup, clock);
+  await setup.enrollOwner(phone.publicKey, 'bench phone');
+  for (let i = 1; i < keys; i++) await setup.enrollOwner(keygen.generateKeyPair().publicKey, `key ${i}`);
+  const keepUntilMs = T0_MS + 365 * 24 * 3600 * 1000;
+  for (let i = 0; i < SCALE_REVOKED_GRANTS; i++) await setup.config.store.revokeGrant(keygen.randomBytes(16), keepUntilMs);
+  const world = async (kind: 'memory' | 'map'): Promise<BenchWorld> => {
+    const vault = timeVault(kind === 'memory' ? createMemoryVault() : createMapVault());
+    await copyVault(setupVault, vault.vault);
+    const vehicle = await openBenchVehicle(newProvider('native'), vault.vault, clock);
+    return { provider: 'native', clock, vehicle, phone, vehicleId: vehicle.identity.vehicleId, vehicleVault: vault };
+  };
+  const row = { memory: await world('memory'), map: await world('map') };
+  log(`scale: ${keys} keys + ${SCALE_REVOKED_GRANTS} revoked grants ready in ${Math.round(performance.now() - t0)} ms`);
+  return row;
+}
+
+/** Measures the scale rows: `warmup` then `runs` full-path unlocks per world, interleaved. */
+export async function measureScale(runs: number, warmup: number, log: (s: string) => void): Promise<ScaleRow[]> {
+  const rows: Array<{ keys: number; memory: BenchWorld; map: BenchWorld }> = [];
+  for (const keys of SCALE_KEYS) rows.push({ keys, ...(await buildRow(keys, log)) });
+  const samples = rows.map(() => ({ memory: [] as number[], store: [] as number[], map: [] as number[] }));
+  for (let i = -warmup; i < runs; i++) {
+    for (const [j, row] of rows.entries()) {
+      const m = await runSession(row.memory, 'unlock-full');
+      const f = await runSession(row.map, 'unlock-full');
+      if (i < 0) continue;
+      samples[j]!.memory.push(sum(m.vehicleWindowsMs));
+      samples[j]!.store.push(sum(m.vehicleVaultMs));
+      samples[j]!.map.push(sum(f.vehicleWindowsMs));
+    }
+    if (i >= 0 && (i + 1) % 25 === 0) log(`scale: ${i + 1}/${runs}`);
+  }
+  return rows.map((row, j) => ({
+    keys: row.keys,
+    revokedGrants: SCALE_REVOKED_GRANTS,
+    vehicleCpuUs: us(median(samples[j]!.memory)),
+    storeCpuUs: us(median(samples[j]!.store)),
+    vehicleCpuUsMapVault: us(median(samples[j]!.map)),
+  }));
+}
