@@ -75,6 +75,7 @@ export class MockEnd implements MockLinkEnd {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (options?.signal?.aborted === true) return Promise.reject(abortError(options.signal));
     if (this.#closeInfo !== null) return Promise.reject(linkClosedError(this.#closeInfo.reason));
     const queued = this.#queue.shift();
     if (queued !== undefined) return Promise.resolve(queued);
@@ -140,7 +141,7 @@ export class MockEnd implements MockLinkEnd {
     this.#waiters = [];
     for (const op of waiters) op.reject(linkClosedError(info.reason));
     for (const op of [...this.#sends]) op.reject(linkClosedError(info.reason, true));
-    const callbacks = [...this.#closeCallbacks, ...this.#closeCallbacks];
+    const callbacks = [...this.#closeCallbacks];
     this.#closeCallbacks.clear();
     for (const callback of callbacks) {
       try {
