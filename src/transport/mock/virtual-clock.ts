@@ -52,7 +52,9 @@ type Outcome<T> = { done: false } | { done: true; ok: true; value: T } | { done:
 /** Awaits one real macrotask; the microtask queue is fully drained before it runs. */
 function realMacrotask(): Promise<void> {
   return new Promise((resolve) => {
-    if (typeof globalThis.setImmediate === 'function') globalThis.setImmediate(resolve);
+    // setImmediate is Node's; React Native and browsers fall back to a zero-delay timeout.
+    const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+    if (typeof immediate === 'function') immediate(() => resolve());
     else globalThis.setTimeout(resolve, 0);
   });
 }
