@@ -42,6 +42,8 @@ export interface BleLinkStats {
 export interface BleLink extends Link {
   /** A snapshot of the counters. */
   readonly stats: BleLinkStats;
+  /** Why the link closed, or null while open. */
+  readonly closeInfo: LinkCloseInfo | null;
 }
 
 /** What an adapter provides to a {@link ChunkLink}. */

@@ -90,8 +90,9 @@ export class GattOps {
 
 /** Minimal event-emitter surface the adapters use on noble and bleno objects. */
 export interface Emitter {
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+  // `any[]`: listeners of Node's EventEmitter take any arguments; each `listen` call site types its own.
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  removeListener(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /**
@@ -99,7 +100,7 @@ export interface Emitter {
  * the adapters add is removed through one of these, so none outlives its connection.
  */
 export function listen<A extends unknown[]>(emitter: Emitter, event: string, listener: (...args: A) => void): () => void {
-  const l = listener as unknown as (...args: never[]) => void;
+  const l = listener as unknown as (...args: unknown[]) => void;
   emitter.on(event, l);
   return () => {
     emitter.removeListener(event, l);

@@ -230,6 +230,80 @@ export async function scanForVehicle(options: ScanOptions): Promise<ScanResult> 
   });
 }
 
+/** Options of {@link scanForPairing}. */
+export interface PairingScanOptions {
+  /** The noble instance (default {@link loadNoble}()). */
+  noble?: NobleLike;
+  /** How long to listen, in ms: every digital-key car heard in that time is a candidate. */
+  listenMs: number;
+  /** Clock for the timer (default systemClock). */
+  clock?: Clock;
+  /** Company identifier in the manufacturer data (default 0xFFFF). */
+  companyId?: number;
+  /** Cars this phone already has, left out of the candidates (needs `crypto`). */
+  known?: { crypto: CryptoProvider; vehicles: readonly PairedVehicle[]; rotationMs?: number };
+  signal?: AbortSignal;
+}
+
+/** A car that may be the one to pair with. */
+export interface PairingCandidate {
+  peripheral: NoblePeripheralLike;
+  /** Strongest advertisement heard, in dBm. */
+  rssi: number;
+}
+
+/**
+ * Before pairing the phone has no advertising key, so it cannot tell which car is which: this
+ * listens for `listenMs` and returns every car advertising the digital-key service (less the
+ * ones already paired), nearest first by RSSI. The app tries them in that order with
+ * `phone.pair(link, code)`: the pairing code authenticates the car (SPAKE2+), and a car without
+ * an open window, or with another code, learns nothing and refuses (docs/BLE.md §Pairing).
+ *
+ * @throws TransportError `BLE_UNAVAILABLE` / `BLE_ADAPTER_STATE`, AbortError.
+ */
+export async function scanForPairing(options: PairingScanOptions): Promise<PairingCandidate[]> {
+  const { clock = systemClock, companyId = DEFAULT_COMPANY_ID, signal, known } = options;
+  const listenMs = checkTimeout(options.listenMs, 'listenMs');
+  const resolver = known === undefined ? null : new PseudonymResolver(known.crypto, known.vehicles, known.rotationMs);
+  const noble = options.noble ?? loadNoble();
+  await waitPoweredOn('@abandonware/noble', noble, clock, listenMs, signal);
+  const serviceUuid = compactUuid(DK_SERVICE_UUID);
+  const heard = new Map<string, PairingCandidate>();
+  return new Promise<PairingCandidate[]>((resolve, reject) => {
+    const finish = (err: Error | null): void => {
+      clock.clearTimeout(timer);
+      off();
+      signal?.removeEventListener('abort', onAbort);
+      try {
+        noble.stopScanning();
+      } catch {
+        // The adapter went away: nothing is scanning any more.
+      }
+      if (err !== null) reject(err);
+      else resolve([...heard.values()].sort((x, y) => y.rssi - x.rssi));
+    };
+    const onAbort = (): void => finish(new AbortError('scan aborted', { cause: signal?.reason }));
+    const off = listen(noble, 'discover', (peripheral: NoblePeripheralLike) => {
+      // A car already paired resolves to a vehicle; a candidate resolves to none.
+      const isOurs = matchAdvertisement(peripheral, serviceUuid, companyId, (p) => (p === null ? null : (resolver?.resolve(p, clock.now()) ?? CANDIDATE)));
+      if (isOurs !== CANDIDATE) return;
+      const previous = heard.get(peripheral.id);
+      if (previous === undefined || peripheral.rssi > previous.rssi) heard.set(peripheral.id, { peripheral, rssi: peripheral.rssi });
+    });
+    const timer = clock.setTimeout(() => finish(null), listenMs);
+    if (signal?.aborted === true) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      noble.startScanning([serviceUuid], true);
+    } catch (err) {
+      finish(new TransportError(BleErrorCode.adapterState, 'the Bluetooth adapter refused to scan', { cause: err }));
+    }
+  });
+}
+
+/** Marker for "a digital-key car this phone does not know" in {@link scanForPairing}. */
+const CANDIDATE: PairedVehicle = Object.freeze({ vehicleId: new Uint8Array(0), publicKey: new Uint8Array(0), name: '' });
+
 /**
  * The vehicle an advertisement belongs to, or null. Advertisements are attacker-controlled:
  * anything malformed is simply not a match.
@@ -366,8 +440,19 @@ export async function connectNobleLink(peripheral: NoblePeripheralLike, options:
       return off;
     });
     const profile = await discoverProfile(peripheral, ops, gattMs, withoutResponse);
-    const info = await readInfo(profile.info, ops, gattMs);
+    // Listen from discovery on: a notification before the subscription is requested is counted
+    // and dropped, never taken as the start of a message.
     let subscribing = false;
+    let ignoredEarly = 0;
+    offs.push(
+      listen(profile.toPhone, 'data', (data: unknown, isNotification?: boolean) => {
+        const bytes = toBytes(data);
+        if (link === null) ignoredEarly += 1;
+        else if (!subscribing || isNotification === false || bytes === null) link.ignoreChunk();
+        else link.deliverChunk(bytes);
+      }),
+    );
+    const info = await readInfo(profile.info, ops, gattMs);
     const chunkLink = new ChunkLink({
       clock,
       mtu: info.attMtu,
@@ -382,14 +467,8 @@ export async function connectNobleLink(peripheral: NoblePeripheralLike, options:
         removeListeners();
       },
     });
+    for (; ignoredEarly > 0; ignoredEarly--) chunkLink.ignoreChunk();
     link = chunkLink;
-    offs.push(
-      listen(profile.toPhone, 'data', (data: unknown, isNotification?: boolean) => {
-        const bytes = toBytes(data);
-        if (!subscribing || isNotification === false || bytes === null) chunkLink.ignoreChunk();
-        else chunkLink.deliverChunk(bytes);
-      }),
-    );
     await ops.run<void>({ name: 'subscribe to toPhone', timeoutMs: gattMs }, ({ resolve, reject }) => {
       const off = listen(profile.toPhone, 'notify', (state: unknown) => {
         if (state === true) resolve();

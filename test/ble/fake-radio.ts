@@ -130,6 +130,8 @@ export class FakeRadio {
   /** Sees every notification the vehicle sends, e.g. to cut the link mid-message. */
   onNotification: ((data: Uint8Array, index: number) => void) | undefined;
   notifications = 0;
+  /** When true, connection requests are never answered (a car that left, a busy controller). */
+  ignoreConnectRequests = false;
   #phone: FakeNobleBindings | null = null;
 
   constructor(clock: VirtualClock, options: FakeRadioOptions = {}) {
@@ -147,8 +149,8 @@ export class FakeRadio {
   }
 
   /** The phone's noble bindings; `mtu` is what its MTU exchange asks for (noble HCI: 256). */
-  phoneBindings(options: { mtu?: number; rssi?: number } = {}): FakeNobleBindings {
-    this.#phone = new FakeNobleBindings(this, options.mtu ?? NOBLE_HCI_MTU);
+  phoneBindings(options: { mtu?: number; state?: string } = {}): FakeNobleBindings {
+    this.#phone = new FakeNobleBindings(this, options.mtu ?? NOBLE_HCI_MTU, options.state ?? 'poweredOn');
     return this.#phone;
   }
 
@@ -243,6 +245,7 @@ function idOf(address: string): string {
 export class FakeNobleBindings extends EventEmitter {
   readonly #radio: FakeRadio;
   readonly #mtu: number;
+  readonly #state: string;
   #scanning = false;
   #scanFilter: string[] = [];
   #scanTimer: unknown;
@@ -250,17 +253,18 @@ export class FakeNobleBindings extends EventEmitter {
   /** Every method call, for assertions. */
   readonly calls: string[] = [];
 
-  constructor(radio: FakeRadio, mtu: number) {
+  constructor(radio: FakeRadio, mtu: number, state: string) {
     super();
     this.#radio = radio;
     this.#mtu = mtu;
+    this.#state = state;
   }
 
   init(): void {
     this.calls.push('init');
     this.#radio.clock.setTimeout(() => {
       this.emit('addressChange', '00:11:22:33:44:55');
-      this.emit('stateChange', 'poweredOn');
+      this.emit('stateChange', this.#state);
     }, 0);
   }
 
@@ -304,6 +308,7 @@ export class FakeNobleBindings extends EventEmitter {
     this.calls.push('connect');
     const vehicle = this.#radio.vehicles.find((v) => idOf(v.address) === peripheralUuid);
     if (vehicle === undefined) throw new Error(`unknown peripheral ${peripheralUuid}`);
+    if (this.#radio.ignoreConnectRequests) return;
     const timer = this.#radio.clock.setTimeout(() => {
       this.#pendingConnect = null;
       const c = this.#radio.open(vehicle);
