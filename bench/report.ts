@@ -18,6 +18,8 @@ export interface BenchResult {
     /** 1-minute load average when the run started and ended (other processes compete for the CPUs). */
     loadAvgStart: number;
     loadAvgEnd: number;
+    /** Scheduling priority of the bench process (nice value; −20 when it could be raised). */
+    priority: number;
     date: string;
   };
   settings: {
@@ -137,7 +139,7 @@ const byInterval = (m: Record<string, number>) => ['7.5', '15', '30'].map((k) =>
 export function formatReport(r: BenchResult): string {
   const m = r.machine;
   const out: string[] = [];
-  out.push(`ble-digital-key benchmarks — node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.platform}, load ${m.loadAvgStart.toFixed(1)} → ${m.loadAvgEnd.toFixed(1)}, ${m.date}`);
+  out.push(`ble-digital-key benchmarks — node ${m.node}, ${m.cpus} × ${m.cpuModel}, ${m.platform}, nice ${m.priority}, load ${m.loadAvgStart.toFixed(1)} → ${m.loadAvgEnd.toFixed(1)}, ${m.date}`);
   out.push(
     `runs: noble ${r.settings.runs.noble}, native ${r.settings.runs.native} (after ${r.settings.warmup.noble}/${r.settings.warmup.native} warm-up), scale ${r.settings.scaleRuns}; ` +
       `latency at MTU ${r.settings.latencyMtu}, ${r.settings.packetsPerEvent} packets/event; total ${(r.durationMs / 1000).toFixed(1)} s`,
@@ -181,11 +183,11 @@ export function formatReport(r: BenchResult): string {
     ),
   );
   out.push('');
-  out.push('Scale — native, full-path unlock, 1,000 revoked grants; vehicle CPU µs (median)');
+  out.push('Scale — native, full-path unlock, 1,000 revoked grants; vehicle CPU in µs (median); file vault commit in ms of wall time (CPU + disk)');
   out.push(
     table(
-      ['keys', 'vault', 'vehicle CPU', 'in vault', 'Map vault', ''],
-      r.scale.map((s) => [String(s.keys), 'memory', String(s.vehicleCpuUs), String(s.storeCpuUs), String(s.vehicleCpuUsMapVault), '']),
+      ['keys', 'state bytes', 'memory vault: vehicle CPU', 'of which in vault', 'Map vault: vehicle CPU', 'file vault: ms per commit'],
+      r.scale.map((s) => [String(s.keys), String(s.stateBytes), String(s.vehicleCpuUs), String(s.storeCpuUs), String(s.vehicleCpuUsMapVault), s.fileVaultCommitMs.toFixed(2)]),
     ),
   );
   out.push('');

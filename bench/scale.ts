@@ -12,7 +12,9 @@
  */
 import { createMemoryVault } from '../src/store/memory-vault.js';
 import { VirtualClock } from '../src/transport/mock/index.js';
+import { measureFileCommit } from './file-commit.js';
 import { copyVault, createMapVault } from './map-vault.js';
+import type { Vault } from '../src/store/vault.js';
 import { runSession } from './session.js';
 import { median, sum, us } from './stats.js';
 import { timeVault } from './timed-vault.js';
@@ -33,10 +35,17 @@ export interface ScaleRow {
   storeCpuUs: number;
   /** Median vehicle CPU per unlock on the O(1) Map vault, µs: lookups without write growth. */
   vehicleCpuUsMapVault: number;
+  /** Size of the state a vault commit rewrites, bytes. */
+  stateBytes: number;
+  /** Median wall time of one ticket commit on the file vault with this state (CPU + disk), ms. */
+  fileVaultCommitMs: number;
 }
 
+/** Ticket commits timed per row on the file vault. */
+const FILE_COMMITS = 15;
+
 /** Builds, for `keys` enrolled keys, the two worlds of a row (memory vault, Map vault). */
-async function buildRow(keys: number, log: (s: string) => void): Promise<{ memory: BenchWorld; map: BenchWorld }> {
+async function buildRow(keys: number, log: (s: string) => void): Promise<{ memory: BenchWorld; map: BenchWorld; setup: Vault }> {
   const t0 = performance.now();
   const clock = new VirtualClock(T0_MS);
   const keygen = newProvider('native');
@@ -53,14 +62,14 @@ async function buildRow(keys: number, log: (s: string) => void): Promise<{ memor
     const vehicle = await openBenchVehicle(newProvider('native'), vault.vault, clock);
     return { provider: 'native', clock, vehicle, phone, vehicleId: vehicle.identity.vehicleId, vehicleVault: vault };
   };
-  const row = { memory: await world('memory'), map: await world('map') };
+  const row = { memory: await world('memory'), map: await world('map'), setup: setupVault };
   log(`scale: ${keys} keys + ${SCALE_REVOKED_GRANTS} revoked grants ready in ${Math.round(performance.now() - t0)} ms`);
   return row;
 }
 
 /** Measures the scale rows: `warmup` then `runs` full-path unlocks per world, interleaved. */
 export async function measureScale(runs: number, warmup: number, log: (s: string) => void): Promise<ScaleRow[]> {
-  const rows: Array<{ keys: number; memory: BenchWorld; map: BenchWorld }> = [];
+  const rows: Array<{ keys: number; memory: BenchWorld; map: BenchWorld; setup: Vault }> = [];
   for (const keys of SCALE_KEYS) rows.push({ keys, ...(await buildRow(keys, log)) });
   const samples = rows.map(() => ({ memory: [] as number[], store: [] as number[], map: [] as number[] }));
   for (let i = -warmup; i < runs; i++) {
@@ -74,11 +83,19 @@ export async function measureScale(runs: number, warmup: number, log: (s: string
     }
     if (i >= 0 && (i + 1) % 25 === 0) log(`scale: ${i + 1}/${runs}`);
   }
-  return rows.map((row, j) => ({
-    keys: row.keys,
-    revokedGrants: SCALE_REVOKED_GRANTS,
-    vehicleCpuUs: us(median(samples[j]!.memory)),
-    storeCpuUs: us(median(samples[j]!.store)),
-    vehicleCpuUsMapVault: us(median(samples[j]!.map)),
-  }));
+  const out: ScaleRow[] = [];
+  for (const [j, row] of rows.entries()) {
+    const file = await measureFileCommit(row.setup, FILE_COMMITS);
+    log(`scale: file vault, ${row.keys} keys: ${file.stateBytes} B state, ${file.commitMs.toFixed(2)} ms per commit`);
+    out.push({
+      keys: row.keys,
+      revokedGrants: SCALE_REVOKED_GRANTS,
+      vehicleCpuUs: us(median(samples[j]!.memory)),
+      storeCpuUs: us(median(samples[j]!.store)),
+      vehicleCpuUsMapVault: us(median(samples[j]!.map)),
+      stateBytes: file.stateBytes,
+      fileVaultCommitMs: Math.round(file.commitMs * 100) / 100,
+    });
+  }
+  return out;
 }
