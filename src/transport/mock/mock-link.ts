@@ -319,7 +319,7 @@ class MockConnection implements MockLinkPair {
   /**
    * Closes one end on its own initiative (close() or a local failure): its radio stops at once and
    * the peer learns of it at the next connection event, as an LL_TERMINATE_IND would tell it
-   * (Core v5.4 Vol 6 Part B §5.1.3). BLE carries no reason text, so the peer gets a generic one.
+   * (Core v5.4 Vol 6 Part B §5.1.6). BLE carries no reason text, so the peer gets a generic one.
    */
   #closeEnd(end: MockEnd, info: LinkCloseInfo): void {
     if (end.isClosed) return;
