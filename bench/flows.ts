@@ -13,7 +13,7 @@ import { runFloor, prepareFloor, FLOORS, type FloorName } from './floor.js';
 import { FLOWS, runSession, type CpuModel, type FlowName, type SessionResult } from './session.js';
 import { median, sum, summarize, us, round, type Summary } from './stats.js';
 import { makeTeslaWorld, runTeslaSession, type TeslaSessionResult } from './tesla-model.js';
-import { makeBenchWorld, newProvider, type ProviderName } from './world.js';
+import { makeBenchWorld, newProvider, type BenchWorld, type ProviderName } from './world.js';
 import type { MockTraceEvent } from '../src/transport/mock/index.js';
 
 /** ATT MTUs whose GATT operation counts are reported. */
@@ -128,116 +128,135 @@ function both(r: SessionResult | TeslaSessionResult, key: 'messages' | 'airBytes
   return r.stats.toVehicle[key] + r.stats.toPhone[key];
 }
 
-/** Measures every flow, the floors, the baseline and the validation for one provider. */
-export async function measureProvider(provider: ProviderName, runs: number, warmup: number, log: (s: string) => void): Promise<ProviderReport> {
+/** Everything the interleaved iterations collect for one provider. */
+interface Samples {
+  world: BenchWorld;
+  sessions: Record<FlowName, SessionResult[]>;
+  /** Validation sessions on crypto-timed providers, and their crypto calls per side. */
+  checks: Record<FlowName, SessionResult[]>;
+  calls: Record<FlowName, { vehicle: Record<string, number>; phone: Record<string, number> }>;
+  tesla: TeslaSessionResult[];
+  teslaCached: TeslaSessionResult[];
+  floors: Record<FloorName, number[]>;
+  cores: Record<'full' | 'fast', number[]>;
+  maxVirtualMs: number;
+}
+
+/** Runs `warmup` discarded then `runs` kept iterations of every measurement, interleaved. */
+async function collect(provider: ProviderName, runs: number, warmup: number, log: (s: string) => void): Promise<Samples> {
   const world = await makeBenchWorld(provider);
   const timed = await makeBenchWorld(provider, { timed: true });
   const tesla = makeTeslaWorld(provider);
   const teslaCached = makeTeslaWorld(provider, true);
   const floor = prepareFloor(newProvider(provider));
   const core = prepareCore(newProvider(provider));
-  const cores: Record<'full' | 'fast', number[]> = { full: [], fast: [] };
+  const flows = () => ({ 'unlock-full': [], 'unlock-fast': [], start: [] }) as Record<FlowName, SessionResult[]>;
+  const s: Samples = {
+    world,
+    sessions: flows(),
+    checks: flows(),
+    calls: { 'unlock-full': { vehicle: {}, phone: {} }, 'unlock-fast': { vehicle: {}, phone: {} }, start: { vehicle: {}, phone: {} } },
+    tesla: [],
+    teslaCached: [],
+    floors: { full: [], full1: [], fast: [] },
+    cores: { full: [], fast: [] },
+    maxVirtualMs: 0,
+  };
+  const seen = (r: { virtualMsInWindows: number }) => (s.maxVirtualMs = Math.max(s.maxVirtualMs, r.virtualMsInWindows));
   // The fast path needs a ticket: one full session first.
   await runSession(world, 'unlock-full');
   await runSession(timed, 'unlock-full');
-
-  const sessions: Record<FlowName, SessionResult[]> = { 'unlock-full': [], 'unlock-fast': [], start: [] };
-  const checks: Record<FlowName, SessionResult[]> = { 'unlock-full': [], 'unlock-fast': [], start: [] };
-  const teslaRuns: TeslaSessionResult[] = [];
-  const teslaCachedRuns: TeslaSessionResult[] = [];
-  const floors: Record<FloorName, number[]> = { full: [], full1: [], fast: [] };
-  const calls: Record<FlowName, { vehicle: Record<string, number>; phone: Record<string, number> }> = {
-    'unlock-full': { vehicle: {}, phone: {} },
-    'unlock-fast': { vehicle: {}, phone: {} },
-    start: { vehicle: {}, phone: {} },
-  };
-  let maxVirtual = 0;
   const t0 = performance.now();
   for (let i = -warmup; i < runs; i++) {
     const keep = i >= 0;
     for (const flow of FLOWS) {
       const r = await runSession(world, flow);
-      maxVirtual = Math.max(maxVirtual, r.virtualMsInWindows);
-      if (keep) sessions[flow].push(r);
+      seen(r);
+      if (keep) s.sessions[flow].push(r);
     }
     for (const flow of VALIDATED) {
       const vehicleBefore = snapshotCalls(timed.vehicleCrypto!.perMethod);
       const phoneBefore = snapshotCalls(timed.phoneCrypto!.perMethod);
       const r = await runSession(timed, flow);
+      seen(r);
       if (!keep) continue;
-      checks[flow].push(r);
-      addDelta(calls[flow].vehicle, snapshotCalls(timed.vehicleCrypto!.perMethod), vehicleBefore);
-      addDelta(calls[flow].phone, snapshotCalls(timed.phoneCrypto!.perMethod), phoneBefore);
+      s.checks[flow].push(r);
+      addDelta(s.calls[flow].vehicle, snapshotCalls(timed.vehicleCrypto!.perMethod), vehicleBefore);
+      addDelta(s.calls[flow].phone, snapshotCalls(timed.phoneCrypto!.perMethod), phoneBefore);
     }
     const t = await runTeslaSession(tesla);
     const tc = await runTeslaSession(teslaCached);
-    maxVirtual = Math.max(maxVirtual, t.virtualMsInWindows, tc.virtualMsInWindows);
-    for (const name of FLOORS) {
-      const dt = runFloor(floor, name);
-      if (keep) floors[name].push(dt);
-    }
-    for (const path of ['full', 'fast'] as const) {
-      const dt = runCore(core, path);
-      if (keep) cores[path].push(dt);
-    }
-    if (keep) {
-      teslaRuns.push(t);
-      teslaCachedRuns.push(tc);
-    }
-    if (keep && ((i + 1) % Math.max(1, Math.floor(runs / 4)) === 0 || i + 1 === runs)) {
-      log(`${provider}: ${i + 1}/${runs} iterations (${Math.round(performance.now() - t0)} ms)`);
-    }
+    seen(t);
+    seen(tc);
+    const floorMs = FLOORS.map((name) => runFloor(floor, name));
+    const coreMs = [runCore(core, 'full'), runCore(core, 'fast')];
+    if (!keep) continue;
+    s.tesla.push(t);
+    s.teslaCached.push(tc);
+    FLOORS.forEach((name, j) => s.floors[name].push(floorMs[j]!));
+    s.cores.full.push(coreMs[0]!);
+    s.cores.fast.push(coreMs[1]!);
+    if ((i + 1) % Math.max(1, Math.floor(runs / 4)) === 0) log(`${provider}: ${i + 1}/${runs} iterations (${Math.round(performance.now() - t0)} ms)`);
   }
-  const floorsUs = { full: us(median(floors.full)), full1: us(median(floors.full1)), fast: us(median(floors.fast)) };
+  return s;
+}
 
+/** Measures every flow, the floors, the baseline and the validation for one provider. */
+export async function measureProvider(provider: ProviderName, runs: number, warmup: number, log: (s: string) => void): Promise<ProviderReport> {
+  const s = await collect(provider, runs, warmup, log);
+  const floorsUs = { full: us(median(s.floors.full)), full1: us(median(s.floors.full1)), fast: us(median(s.floors.fast)) };
   const flows: FlowRow[] = [];
-  for (const flow of FLOWS) {
-    const runsOf = sessions[flow];
-    const model = modelOf(runsOf);
-    const first = runsOf[0]!;
-    const gattOps: Record<string, number> = {};
-    for (const mtu of MTUS) gattOps[String(mtu)] = both(await runSession(world, flow, { mtu }), 'gattOps');
-    const messageBytes: number[] = [];
-    await runSession(world, flow, { trace: sendSizes(messageBytes) });
-    const latencyMs: Record<string, number> = {};
-    const actuatedMs: Record<string, number> = {};
-    for (const interval of INTERVALS_MS) {
-      const r = await runSession(world, flow, { mtu: LATENCY_MTU, connectionIntervalMs: interval }, model);
-      latencyMs[String(interval)] = round(r.latencyMs, 2);
-      actuatedMs[String(interval)] = round(r.actuatedMs, 2);
-    }
-    const vehicleCpu = summarize(runsOf.map((r) => sum(r.vehicleWindowsMs) * 1000));
-    const phoneCpu = summarize(runsOf.map((r) => sum(r.phoneWindowsMs) * 1000));
-    const floorUs = floorsUs[FLOOR_OF[flow]];
-    const row: FlowRow = {
-      name: flow,
-      provider,
-      path: first.path,
-      messages: both(first, 'messages'),
-      bytesOnAir: both(first, 'airBytes'),
-      messageBytes,
-      gattOps,
-      vehicleCpuUs: Math.round(vehicleCpu.median),
-      phoneCpuUs: Math.round(phoneCpu.median),
-      vehicleCpu: roundSummary(vehicleCpu),
-      phoneCpu: roundSummary(phoneCpu),
-      vehicleWindowsUs: model.vehicleMs.map(us),
-      phoneWindowsUs: model.phoneMs.map(us),
-      floorUs,
-      floorRatio: round(vehicleCpu.median / floorUs, 3),
-      latencyMs,
-      actuatedMs,
-    };
-    if (first.path === 'full') {
-      row.floorOneEcdhUs = floorsUs.full1;
-      row.floorOneEcdhRatio = round(vehicleCpu.median / floorsUs.full1, 3);
-    }
-    flows.push(row);
-  }
+  for (const flow of FLOWS) flows.push(await flowRow(s.world, flow, s.sessions[flow], floorsUs));
+  const baseline = await baselineRow(provider, s.tesla, s.teslaCached);
+  const validation = VALIDATED.map((flow) => {
+    const coreUs = us(median(s.cores[flow === 'unlock-fast' ? 'fast' : 'full']));
+    return validationRow(provider, flow, s.checks[flow], floorsUs[FLOOR_OF[flow]], coreUs, s.calls[flow]);
+  });
+  return { flows, baseline, validation, maxVirtualMsInWindows: s.maxVirtualMs, floorsUs };
+}
 
-  const baseline = await baselineRow(provider, teslaRuns, teslaCachedRuns);
-  const validation = VALIDATED.map((flow) => validationRow(provider, flow, checks[flow], floorsUs[FLOOR_OF[flow]], us(median(cores[flow === 'unlock-fast' ? 'fast' : 'full'])), calls[flow]));
-  return { flows, baseline, validation, maxVirtualMsInWindows: maxVirtual, floorsUs };
+/** One flow row: CPU from the measured sessions, sizes and GATT counts per MTU, modelled latency. */
+async function flowRow(world: BenchWorld, flow: FlowName, runsOf: SessionResult[], floorsUs: Record<FloorName, number>): Promise<FlowRow> {
+  const model = modelOf(runsOf);
+  const first = runsOf[0]!;
+  const gattOps: Record<string, number> = {};
+  for (const mtu of MTUS) gattOps[String(mtu)] = both(await runSession(world, flow, { mtu }), 'gattOps');
+  const messageBytes: number[] = [];
+  await runSession(world, flow, { trace: sendSizes(messageBytes) });
+  const latencyMs: Record<string, number> = {};
+  const actuatedMs: Record<string, number> = {};
+  for (const interval of INTERVALS_MS) {
+    const r = await runSession(world, flow, { mtu: LATENCY_MTU, connectionIntervalMs: interval }, model);
+    latencyMs[String(interval)] = round(r.latencyMs, 2);
+    actuatedMs[String(interval)] = round(r.actuatedMs, 2);
+  }
+  const vehicleCpu = summarize(runsOf.map((r) => sum(r.vehicleWindowsMs) * 1000));
+  const phoneCpu = summarize(runsOf.map((r) => sum(r.phoneWindowsMs) * 1000));
+  const floorUs = floorsUs[FLOOR_OF[flow]];
+  const row: FlowRow = {
+    name: flow,
+    provider: world.provider,
+    path: first.path,
+    messages: both(first, 'messages'),
+    bytesOnAir: both(first, 'airBytes'),
+    messageBytes,
+    gattOps,
+    vehicleCpuUs: Math.round(vehicleCpu.median),
+    phoneCpuUs: Math.round(phoneCpu.median),
+    vehicleCpu: roundSummary(vehicleCpu),
+    phoneCpu: roundSummary(phoneCpu),
+    vehicleWindowsUs: model.vehicleMs.map(us),
+    phoneWindowsUs: model.phoneMs.map(us),
+    floorUs,
+    floorRatio: round(vehicleCpu.median / floorUs, 3),
+    latencyMs,
+    actuatedMs,
+  };
+  if (first.path === 'full') {
+    row.floorOneEcdhUs = floorsUs.full1;
+    row.floorOneEcdhRatio = round(vehicleCpu.median / floorsUs.full1, 3);
+  }
+  return row;
 }
 
 /**
