@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_MESSAGE_BYTES, MAX_QUEUED_MESSAGES } from '../../src/constants.js';
 import { TransportError, UsageError } from '../../src/errors.js';
@@ -114,6 +115,67 @@ describe('mock link: timing model', () => {
     await run(pair.phone.send(patternMessage(MAX_MESSAGE_BYTES)));
     const events = Math.ceil(chunkCount(MAX_MESSAGE_BYTES, 20) / 4);
     expect(clock.now()).toBe(events * 15);
+  });
+});
+
+describe('mock link: every size and random traffic', () => {
+  it('carries every message size from 1 to MAX_MESSAGE_BYTES byte-exact (MTU 517, batches of 16)', async () => {
+    const { pair, run } = setup({ mtu: 517 });
+    for (let start = 1; start <= MAX_MESSAGE_BYTES; start += 16) {
+      const sizes = Array.from({ length: 16 }, (_, i) => start + i).filter((n) => n <= MAX_MESSAGE_BYTES);
+      await run(Promise.all(sizes.map((n) => pair.phone.send(patternMessage(n, n)))));
+      for (const n of sizes) {
+        // Byte loop, not toEqual: vitest's deep equality is slow on 8 MB of Uint8Array elements.
+        const got = await run(pair.vehicle.receive());
+        const want = patternMessage(n, n);
+        expect(got.length).toBe(n);
+        expect(got.every((b, i) => b === want[i])).toBe(true);
+      }
+    }
+    expect(pair.stats.toVehicle).toMatchObject({ delivered: MAX_MESSAGE_BYTES, reassemblyErrors: 0 });
+  });
+
+  it('property: any traffic arrives whole and in order, counters add up, and no event carries too many chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          mtu: fc.integer({ min: 23, max: 517 }),
+          connectionIntervalMs: fc.constantFrom(7.5, 15, 30, 48.75),
+          packetsPerEvent: fc.integer({ min: 1, max: 6 }),
+          extraLatencyMs: fc.integer({ min: 0, max: 50 }),
+        }),
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: MAX_MESSAGE_BYTES })), { minLength: 1, maxLength: 12 }),
+        async (options, traffic) => {
+          const { pair, run, trace } = setup(options);
+          const toVehicle = traffic.filter(([up]) => up).map(([, n], i) => patternMessage(n, i));
+          const toPhone = traffic.filter(([up]) => !up).map(([, n], i) => patternMessage(n, 100 + i));
+          await run(Promise.all([...toVehicle.map((m) => pair.phone.send(m)), ...toPhone.map((m) => pair.vehicle.send(m))]));
+          for (const m of toVehicle) expect(await run(pair.vehicle.receive())).toEqual(m);
+          for (const m of toPhone) expect(await run(pair.phone.receive())).toEqual(m);
+          const payload = options.mtu - 3;
+          for (const [direction, sent] of [['toVehicle', toVehicle], ['toPhone', toPhone]] as const) {
+            const stats = pair.stats[direction];
+            const bytes = sent.reduce((s, m) => s + m.length, 0);
+            expect(stats).toMatchObject({
+              messages: sent.length,
+              messageBytes: bytes,
+              airBytes: bytes + 2 * sent.length,
+              gattOps: sent.reduce((s, m) => s + chunkCount(m.length, payload), 0),
+              delivered: sent.length,
+            });
+            const perEvent = new Map<number, number>();
+            for (const t of chunkTimes(trace, direction)) perEvent.set(t, (perEvent.get(t) ?? 0) + 1);
+            for (const [t, n] of perEvent) {
+              expect(n).toBeLessThanOrEqual(options.packetsPerEvent);
+              // Every arrival is a connection event plus the relay latency.
+              const k = (t - options.extraLatencyMs) / options.connectionIntervalMs;
+              expect(Math.abs(k - Math.round(k))).toBeLessThan(1e-9);
+            }
+          }
+        },
+      ),
+      { numRuns: 40, seed: 20_260_101 },
+    );
   });
 });
 
