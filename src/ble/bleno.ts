@@ -119,6 +119,13 @@ export interface BlenoPeripheralOptions {
   readyTimeoutMs?: number;
   /** Deadline of an RSSI read, in ms (default 2 000). */
   rssiTimeoutMs?: number;
+  /**
+   * After the vehicle closes a link cleanly, how long to wait for the phone to disconnect before
+   * dropping the connection, in ms (default 1 000). bleno cannot tell when queued notifications
+   * have left the controller, and an immediate disconnect would lose the last message (the
+   * phone's result); the central, which reads it, normally disconnects first.
+   */
+  closeLingerMs?: number;
   /** A central subscribed: the link to serve. */
   onLink(link: BleLink, central: BlenoCentral): void;
   /** Failures after start-up (advertising refused, adapter off); never thrown. */
@@ -137,7 +144,7 @@ export interface BlenoCentral {
 export interface BlenoPeripheralHandle {
   /** The central connected now, or null. */
   readonly central: BlenoCentral | null;
-  /** The link of the central connected now, once it subscribed; null otherwise. */
+  /** The open link of the central connected now, once it subscribed; null otherwise. */
   readonly link: BleLink | null;
   /** The pseudonym advertised now (a copy). */
   readonly pseudonym: Uint8Array;
@@ -153,6 +160,8 @@ interface Session {
   /** The MTU the info characteristic announced to this central, which the link must use. */
   announcedMtu: number | null;
   link: ChunkLink | null;
+  /** Pending forced disconnect after a clean local close. */
+  linger: TimerHandle | undefined;
 }
 
 /** Checks an optional positive number. */
@@ -184,6 +193,7 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
   const maxMessageBytes = positive(options.maxMessageBytes, 'maxMessageBytes', MAX_MESSAGE_BYTES);
   const readyTimeoutMs = positive(options.readyTimeoutMs, 'readyTimeoutMs', 10_000);
   const rssiTimeoutMs = positive(options.rssiTimeoutMs, 'rssiTimeoutMs', 2_000);
+  const closeLingerMs = positive(options.closeLingerMs, 'closeLingerMs', 1_000);
   // Fail on a bad key or company id now, not at the first rotation.
   let pseudonym = currentPseudonym(crypto, advertisingKey(), clock.now(), rotationMs);
   encodeAdvertisingData(pseudonym, companyId);
@@ -207,7 +217,17 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
   const endSession = (info: { by: 'remote' | 'error'; reason: string }): void => {
     const s = session;
     session = null;
+    if (s?.linger !== undefined) clock.clearTimeout(s.linger);
     s?.link?.transportClosed(info);
+  };
+  /** Drops the connection of `s` if it is still the current one: at once, or after the linger. */
+  const dropCentral = (s: Session, linger: boolean): void => {
+    if (session !== s || s.linger !== undefined) return;
+    if (!linger) return bleno.disconnect();
+    s.linger = clock.setTimeout(() => {
+      s.linger = undefined;
+      if (session === s) bleno.disconnect();
+    }, closeLingerMs);
   };
 
   const readRssi = (): Promise<number> =>
@@ -230,7 +250,13 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
       }
     });
 
-  const newSession = (address: string): Session => ({ central: Object.freeze({ address, rssi: readRssi }), mtu: DEFAULT_ATT_MTU, announcedMtu: null, link: null });
+  const newSession = (address: string): Session => ({
+    central: Object.freeze({ address, rssi: readRssi }),
+    mtu: DEFAULT_ATT_MTU,
+    announcedMtu: null,
+    link: null,
+    linger: undefined,
+  });
 
   const Characteristic = bleno.Characteristic;
   const info = new Characteristic({
@@ -290,9 +316,7 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
             return Promise.reject(new TransportError(BleErrorCode.gattFailed, 'notification refused by the BLE stack', { cause: err, mayHaveSucceeded: true }));
           }
         },
-        disconnect: () => {
-          if (session === s) bleno.disconnect();
-        },
+        disconnect: (closeInfo) => dropCentral(s, closeInfo.by === 'local'),
       });
       s.link = link;
       onLink(link, s.central);
@@ -367,6 +391,7 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
     rotationTimer = undefined;
     const s = session;
     session = null;
+    if (s?.linger !== undefined) clock.clearTimeout(s.linger);
     await s?.link?.close('the key module is stopping');
     for (const off of offs.splice(0)) off();
     try {
@@ -392,7 +417,8 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
       return session?.central ?? null;
     },
     get link() {
-      return session?.link ?? null;
+      const link = session?.link ?? null;
+      return link !== null && !link.isClosed ? link : null;
     },
     get pseudonym() {
       return pseudonym.slice();

@@ -65,8 +65,12 @@ export interface ChunkLinkOptions {
    * with a timeout (GattOps). A rejection fails the link.
    */
   writeChunk(chunk: Uint8Array): Promise<void>;
-  /** Tears the radio connection down (local close or fatal error). Called at most once. */
-  disconnect(reason: string): void;
+  /**
+   * Tears the radio connection down after a local close (`by: 'local'`) or a local failure
+   * (`by: 'error'`). Called at most once. An adapter may linger after a clean close so that
+   * chunks already handed to the stack still reach the peer.
+   */
+  disconnect(info: LinkCloseInfo): void;
   /** Runs once when the link closes, before the application's close callbacks: adapter cleanup. */
   onShutdown?(info: LinkCloseInfo): void;
 }
@@ -96,7 +100,7 @@ export class ChunkLink implements BleLink {
   readonly #reassembler: Reassembler;
   readonly #interChunkTimeoutMs: number;
   readonly #writeChunk: (chunk: Uint8Array) => Promise<void>;
-  readonly #disconnect: (reason: string) => void;
+  readonly #disconnect: (info: LinkCloseInfo) => void;
   readonly #onShutdown: ((info: LinkCloseInfo) => void) | undefined;
   readonly #stats: BleLinkStats = { messagesSent: 0, messagesReceived: 0, chunksSent: 0, chunksReceived: 0, framingErrors: 0, ignoredChunks: 0 };
   #closeInfo: LinkCloseInfo | null = null;
@@ -185,9 +189,9 @@ export class ChunkLink implements BleLink {
 
   close(reason = 'closed by application'): Promise<void> {
     if (this.#closeInfo === null) {
-      const text = String(reason);
-      this.#shutdown({ by: 'local', reason: text });
-      this.#disconnect(text);
+      const info: LinkCloseInfo = { by: 'local', reason: String(reason) };
+      this.#shutdown(info);
+      this.#disconnect(info);
     }
     return Promise.resolve();
   }
@@ -244,8 +248,9 @@ export class ChunkLink implements BleLink {
   /** A local failure: the link closes with `by: 'error'` and the radio connection is torn down. */
   fail(reason: string, cause?: unknown): void {
     if (this.#closeInfo !== null) return;
-    this.#shutdown({ by: 'error', reason }, cause);
-    this.#disconnect(reason);
+    const info: LinkCloseInfo = { by: 'error', reason };
+    this.#shutdown(info, cause);
+    this.#disconnect(info);
   }
 
   // ----- internals -----

@@ -91,7 +91,7 @@ function chunkLink(options: { mtu?: number; failWrite?: (i: number) => Error | n
       if (options.hold !== true) return Promise.resolve();
       return new Promise<void>((resolve) => held.push(resolve));
     },
-    disconnect: (reason) => disconnects.push(reason),
+    disconnect: (info) => disconnects.push(info.reason),
   });
   const release = async (): Promise<void> => {
     while (held.length > 0) {

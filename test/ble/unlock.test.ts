@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BleErrorCode } from '../../src/ble/codes.js';
 import { loadNoble } from '../../src/ble/noble.js';
 import { DK_TO_PHONE_UUID, DK_TO_VEHICLE_UUID, compactUuid, pseudonymFromManufacturerData } from '../../src/ble/profile.js';
-import { TimeoutError, TransportError } from '../../src/errors.js';
+import { AuthenticationError, TimeoutError, TransportError } from '../../src/errors.js';
 import { COMMAND } from '../../src/protocol/constants.js';
 import { toHex } from '../../src/crypto/bytes.js';
 import { addCar, ownerPhone, phoneConnects, type Executed } from './cars.js';
@@ -69,6 +69,38 @@ describe('unlock over noble ↔ bleno', () => {
     const result = await rig.run(phone.unlock(link, vehicleId));
     expect(result).toMatchObject({ ok: true, code: 'OK' });
     expect(executed).toEqual([{ car: 'car', command: COMMAND.unlock, path: 'full' }]);
+    await rig.run(car.handle.stop());
+  });
+
+  it('an unknown phone gets the REJECTED answer, not a dropped link', async () => {
+    const rig = makeRig();
+    const executed: Executed[] = [];
+    const car = await addCar(rig, 'car', 'c0:00:00:00:00:01', executed);
+    const stranger = await ownerPhone(rig, []);
+    await stranger.addVehicle({ ...car.vehicle.peer, name: 'car' });
+    const { link, vehicleId } = await phoneConnects(rig, stranger);
+    const error = await rig.run(stranger.unlock(link, vehicleId).then(() => null, (e: unknown) => e));
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as AuthenticationError).code).toBe('REJECTED');
+    expect(executed).toEqual([]);
+    await rig.run(car.handle.stop());
+  });
+
+  it('after answering and closing its end, the vehicle waits closeLingerMs for the phone to disconnect, then drops it', async () => {
+    const rig = makeRig();
+    const car = await addCar(rig, 'car', 'c0:00:00:00:00:01', []);
+    const phone = await ownerPhone(rig, [car]);
+    const { link } = await phoneConnects(rig, phone);
+    await rig.run(link.receive()); // the challenge
+    await rig.run(link.send(Uint8Array.of(0xa0))); // not an Auth
+    const answer = await rig.run(link.receive());
+    expect(answer.length).toBeGreaterThan(0); // the clear REJECTED status made it out before the close
+    expect(car.handle.link).toBeNull();
+    const closedAt = rig.clock.now();
+    await rig.run(new Promise((resolve) => link.onClose(resolve)));
+    expect(link.closeInfo?.by).toBe('remote');
+    expect(rig.clock.now() - closedAt).toBeGreaterThanOrEqual(900);
+    expect(rig.clock.now() - closedAt).toBeLessThanOrEqual(1_100);
     await rig.run(car.handle.stop());
   });
 
