@@ -88,6 +88,14 @@ export const GENERIC_DEVICE_NAME = 'DK';
  *   its native part is not built, or the machine has no Bluetooth (EAFNOSUPPORT).
  */
 export function loadBleno(): BlenoLike {
+  if (process.platform === 'darwin') {
+    // bleno's macOS bindings have no startAdvertisingWithEIRData: no manufacturer data, no pseudonym.
+    throw new TransportError(
+      BleErrorCode.unavailable,
+      'The vehicle side needs Linux: bleno on macOS cannot advertise the rotating pseudonym, so run the key module on Linux with BlueZ (macOS can run the phone side).',
+      { retryable: false },
+    );
+  }
   if (process.env.BLENO_DEVICE_NAME === undefined) process.env.BLENO_DEVICE_NAME = GENERIC_DEVICE_NAME;
   return requireBle('@abandonware/bleno') as BlenoLike;
 }
@@ -327,13 +335,15 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
   });
   const service = new bleno.PrimaryService({ uuid: DK_SERVICE_UUID, characteristics: [info, toVehicle, toPhone] });
 
-  /** Advertises the current pseudonym; errors go to onError. */
-  const advertise = (): void => {
+  /** Advertises the current pseudonym; errors go to onError (or are thrown, at start-up). */
+  const advertise = (throwOnError = false): void => {
     try {
       pseudonym = currentPseudonym(crypto, advertisingKey(), clock.now(), rotationMs);
       bleno.startAdvertisingWithEIRData(asBuffer(encodeAdvertisingData(pseudonym, companyId)), Buffer.alloc(0));
     } catch (err) {
-      report(new TransportError(BleErrorCode.adapterState, 'advertising could not be (re)started', { cause: err }));
+      const error = new TransportError(BleErrorCode.adapterState, 'advertising could not be (re)started', { cause: err });
+      if (throwOnError) throw error;
+      report(error);
     }
   };
   /** Re-advertises at every slot boundary so the pseudonym rotates on time. */
@@ -405,7 +415,7 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
 
   try {
     await firstEvent(bleno, clock, readyTimeoutMs, 'servicesSet', 'servicesSetError', () => bleno.setServices([service]));
-    await firstEvent(bleno, clock, readyTimeoutMs, 'advertisingStart', 'advertisingStartError', advertise);
+    await firstEvent(bleno, clock, readyTimeoutMs, 'advertisingStart', 'advertisingStartError', () => advertise(true));
   } catch (err) {
     await stop();
     throw err;
