@@ -12,7 +12,7 @@ import { PhoneStore } from '../../src/phone/store.js';
 import { COMMAND } from '../../src/protocol/constants.js';
 import { createMemoryVault } from '../../src/store/memory-vault.js';
 import { openVehicleStore } from '../../src/vehicle/store.js';
-import { Vehicle } from '../../src/vehicle/vehicle.js';
+import { Vehicle, type VehicleOptions } from '../../src/vehicle/vehicle.js';
 import type { FakeBleno } from './fake-radio.js';
 import type { Rig } from './rig.js';
 
@@ -32,7 +32,13 @@ export interface Car {
 }
 
 /** Creates a Vehicle with recording handlers and serves it on a new radio vehicle at `address`. */
-export async function addCar(rig: Rig, name: string, address: string, executed: Executed[], options: { maxMtu?: number } = {}): Promise<Car> {
+export async function addCar(
+  rig: Rig,
+  name: string,
+  address: string,
+  executed: Executed[],
+  options: { maxMtu?: number; rssi?: number; policies?: VehicleOptions['policies'] } = {},
+): Promise<Car> {
   const record = (ctx: { command: number; path: string }): void => {
     executed.push({ car: name, command: ctx.command, path: ctx.path });
   };
@@ -41,6 +47,7 @@ export async function addCar(rig: Rig, name: string, address: string, executed: 
     store: await openVehicleStore(createMemoryVault()),
     clock: rig.clock,
     handlers: { [COMMAND.unlock]: record, [COMMAND.lock]: record, [COMMAND.trunk]: record, [COMMAND.start]: record },
+    ...(options.policies === undefined ? {} : { policies: options.policies }),
   });
   const bleno = rig.radio.addVehicle(address, options);
   const handle = await rig.run(startBlenoVehicle({ bleno, vehicle, crypto: rig.crypto, clock: rig.clock }));

@@ -4,6 +4,7 @@
  * resolver cache, and hostile scanned input (which must never throw).
  */
 import { createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import type { PairedVehicle } from '../../src/phone/store.js';
@@ -28,6 +29,20 @@ import { UsageError } from '../../src/errors.js';
 import { parseEir } from './fake-radio.js';
 
 const crypto = createNobleProvider();
+
+/**
+ * noble's own advertisement parser (lib/hci-socket/gap.js). Loading it loads the optional native
+ * HCI module (no socket is opened); where that module is not built, the cross-check is skipped.
+ */
+const nobleGap = (() => {
+  try {
+    return createRequire(import.meta.url)('@abandonware/noble/lib/hci-socket/gap.js') as {
+      prototype: { parseServices(this: unknown, address: string, eir: Buffer, seen: boolean, type: number, tx?: number): Record<string, unknown> };
+    };
+  } catch {
+    return null;
+  }
+})();
 const ROTATION = 300_000;
 const T = Date.UTC(2026, 0, 1, 12, 0, 0);
 
@@ -135,6 +150,14 @@ describe('advertising payload', () => {
     const parsed = parseEir(Buffer.from(ad));
     expect(parsed.serviceUuids).toEqual([compactUuid(DK_SERVICE_UUID)]);
     expect(pseudonymFromManufacturerData(parsed.manufacturerData, 0x1234)).toEqual(pseudonym);
+  });
+
+  it.skipIf(nobleGap === null)('noble’s own HCI parser reads the service UUID and the pseudonym from it', () => {
+    const pseudonym = currentPseudonym(crypto, car(9).advertisingKey!, T, ROTATION);
+    const ad = nobleGap!.prototype.parseServices.call({ _discoveries: {} }, 'c0:00:00:00:00:01', Buffer.from(encodeAdvertisingData(pseudonym)), false, 0);
+    expect(ad.serviceUuids).toEqual([compactUuid(DK_SERVICE_UUID)]);
+    expect(ad.localName).toBeUndefined();
+    expect(resolvePseudonym(crypto, pseudonymFromManufacturerData(ad.manufacturerData), [car(8), car(9)], T, ROTATION)?.name).toBe('car9');
   });
 
   it('the UUID goes on the air little-endian', () => {

@@ -104,6 +104,22 @@ describe('unlock over noble ↔ bleno', () => {
     await rig.run(car.handle.stop());
   });
 
+  it.each([
+    [-60, 'OK'],
+    [-80, 'PROXIMITY_CHECK_FAILED'],
+  ])('passes the connection RSSI (bleno updateRssi) to the vehicle policy: %i dBm → %s', async (rssi, code) => {
+    const rig = makeRig();
+    const executed: Executed[] = [];
+    const car = await addCar(rig, 'car', 'c0:00:00:00:00:01', executed, { rssi, policies: { [COMMAND.unlock]: { minRssiDbm: -70 } } });
+    const phone = await ownerPhone(rig, [car]);
+    const { link, vehicleId } = await phoneConnects(rig, phone);
+    const session = await rig.run(phone.connect(link, vehicleId, { id: COMMAND.unlock }));
+    expect(session.firstResult.code).toBe(code);
+    expect(executed).toHaveLength(code === 'OK' ? 1 : 0);
+    await rig.run(session.close());
+    await rig.run(car.handle.stop());
+  });
+
   it('tracks the MTU per central: a phone at 23, then one at 185, on the same car', async () => {
     const rig = makeRig({ phoneMtu: 23 });
     const executed: Executed[] = [];
