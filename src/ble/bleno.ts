@@ -199,6 +199,9 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
   if (typeof onLink !== 'function') throw new UsageError(BleErrorCode.badOptions, '"onLink" must be a function');
   const advertisingKey = typeof options.advertisingKey === 'function' ? options.advertisingKey : () => options.advertisingKey as Uint8Array;
   const maxMessageBytes = positive(options.maxMessageBytes, 'maxMessageBytes', MAX_MESSAGE_BYTES);
+  /** The info value for a central at `mtu` (checked once below, so it cannot throw in a callback). */
+  const infoValue = (mtu: number): Uint8Array => encodeBleInfo({ versions: [...SUPPORTED_VERSIONS], maxMessageBytes, attMtu: mtu });
+  infoValue(MAX_ATT_MTU);
   const readyTimeoutMs = positive(options.readyTimeoutMs, 'readyTimeoutMs', 10_000);
   const rssiTimeoutMs = positive(options.rssiTimeoutMs, 'rssiTimeoutMs', 2_000);
   const closeLingerMs = positive(options.closeLingerMs, 'closeLingerMs', 1_000);
@@ -273,7 +276,7 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
     onReadRequest(offset, callback) {
       const mtu = session?.mtu ?? DEFAULT_ATT_MTU;
       if (session !== null && session.link === null) session.announcedMtu = mtu;
-      const value = encodeBleInfo({ versions: [...SUPPORTED_VERSIONS], maxMessageBytes, attMtu: mtu });
+      const value = infoValue(mtu);
       if (!Number.isSafeInteger(offset) || offset < 0 || offset > value.length) callback(Characteristic.RESULT_INVALID_OFFSET);
       else callback(Characteristic.RESULT_SUCCESS, asBuffer(value.subarray(offset)));
     },
@@ -303,7 +306,8 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
     onSubscribe(maxValueSize, updateValueCallback) {
       if (stopped) return;
       const s = session ?? (session = newSession('unknown'));
-      s.link?.fail('the phone subscribed again');
+      // A second subscription without an unsubscribe: the old link ends, the connection stays.
+      s.link?.transportClosed({ by: 'remote', reason: 'the phone subscribed again' });
       const mtu = s.announcedMtu ?? maxValueSize + 3;
       if (!Number.isSafeInteger(mtu) || mtu < DEFAULT_ATT_MTU || mtu > MAX_ATT_MTU || maxValueSize + 3 < mtu) {
         report(new TransportError(BleErrorCode.mtuMismatch, `the stack allows ${maxValueSize}-byte notifications, the phone was told ${mtu - 3}`));
@@ -327,7 +331,13 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
         disconnect: (closeInfo) => dropCentral(s, closeInfo.by === 'local'),
       });
       s.link = link;
-      onLink(link, s.central);
+      try {
+        onLink(link, s.central);
+      } catch (err) {
+        // Never throw into bleno's HCI code.
+        link.fail('the application refused the link');
+        report(new TransportError(BleErrorCode.gattFailed, 'onLink threw', { cause: err }));
+      }
     },
     onUnsubscribe() {
       session?.link?.transportClosed({ by: 'remote', reason: 'the phone unsubscribed' });

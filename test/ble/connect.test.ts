@@ -30,7 +30,7 @@ import { PhoneStore } from '../../src/phone/store.js';
 import { createMemoryVault } from '../../src/store/memory-vault.js';
 import { addCar, ownerPhone, phoneConnects, type Executed } from './cars.js';
 import { BlenoCharacteristic, BlenoPrimaryService, type FakeBleno } from './fake-radio.js';
-import { expectNoListeners, listenerCounts, makeRig, scanTarget, startPeripheral, type Rig } from './rig.js';
+import { connectTo, expectNoListeners, listenerCounts, makeRig, scanTarget, startPeripheral, type Rig } from './rig.js';
 
 /** Outcome of a promise, for asserting on rejections. */
 async function failure(p: Promise<unknown>): Promise<unknown> {
@@ -297,5 +297,73 @@ describe('pairing over BLE', () => {
     expect(await phone.store.listVehicles()).toEqual([]);
     await rig.run(link.close());
     await rig.run(car.handle.stop());
+  });
+});
+
+describe('vehicle GATT server', () => {
+  /** The bleno Characteristic objects the peripheral registered, by uuid. */
+  function characteristics(bleno: FakeBleno): Map<string, EventEmitter> {
+    const out = new Map<string, EventEmitter>();
+    for (const s of bleno.services) for (const c of s.characteristics) out.set(c.uuid, c);
+    return out;
+  }
+  const result = (emit: (cb: (r: number, d?: Buffer) => void) => void): Promise<[number, Buffer | undefined]> =>
+    new Promise((resolve) => emit((r, d) => resolve([r, d])));
+
+  it('refuses writes with no subscribed phone, long writes and bad read offsets with ATT errors, never by throwing', async () => {
+    const rig = makeRig();
+    const side = await startPeripheral(rig, 'c0:00:00:00:00:01', 0x42);
+    const chars = characteristics(side.bleno);
+    const toVehicle = chars.get(DK_TO_VEHICLE_UUID.replace(/-/g, ''))!;
+    const info = chars.get(DK_INFO_UUID.replace(/-/g, ''))!;
+    expect(await result((cb) => toVehicle.emit('writeRequest', Buffer.from([0, 1, 9]), 0, false, cb))).toEqual([BlenoCharacteristic.RESULT_UNLIKELY_ERROR, undefined]);
+    expect((await result((cb) => info.emit('readRequest', 99, cb)))[0]).toBe(BlenoCharacteristic.RESULT_INVALID_OFFSET);
+    const [ok, value] = await result((cb) => info.emit('readRequest', 2, cb));
+    expect(ok).toBe(BlenoCharacteristic.RESULT_SUCCESS);
+    expect(Buffer.concat([Buffer.from(encodeBleInfo({ versions: [1], maxMessageBytes: 4096, attMtu: 23 }).subarray(0, 2)), value!])).toEqual(
+      Buffer.from(encodeBleInfo({ versions: [1], maxMessageBytes: 4096, attMtu: 23 })),
+    );
+
+    const link = await connectTo(rig, scanTarget(side.advertisingKey));
+    expect(await result((cb) => toVehicle.emit('writeRequest', Buffer.from([0, 1, 9]), 5, false, cb))).toEqual([BlenoCharacteristic.RESULT_ATTR_NOT_LONG, undefined]);
+    expect(side.links[0]!.stats.ignoredChunks).toBe(1);
+    await rig.run(link.close());
+    await rig.run(side.handle.stop());
+  });
+
+  it('an onLink that throws fails that link and reports it; the peripheral keeps running', async () => {
+    const rig = makeRig();
+    const bleno = rig.radio.addVehicle('c0:00:00:00:00:01');
+    const errors: Error[] = [];
+    const { startBlenoPeripheral } = await import('../../src/ble/bleno.js');
+    const handle = await rig.run(
+      startBlenoPeripheral({
+        bleno,
+        crypto: rig.crypto,
+        clock: rig.clock,
+        advertisingKey: KEY,
+        onLink: () => {
+          throw new Error('application bug');
+        },
+        onError: (e) => errors.push(e),
+      }),
+    );
+    // The vehicle drops the connection while the phone subscribes: the phone's set-up fails.
+    expect(await failure(connectTo(rig, scanTarget(KEY)))).toBeInstanceOf(TransportError);
+    expect(errors.map((e) => (e as TransportError).code)).toEqual([BleErrorCode.gattFailed]);
+    await rig.clock.advance(200);
+    expect(bleno.advertising).toBe(true);
+    await rig.run(handle.stop());
+  });
+
+  it('refuses a bad advertising key, rotation or message size before touching the radio', async () => {
+    const rig = makeRig();
+    const bleno = rig.radio.addVehicle('c0:00:00:00:00:01');
+    const { startBlenoPeripheral } = await import('../../src/ble/bleno.js');
+    const base = { bleno, crypto: rig.crypto, clock: rig.clock, advertisingKey: KEY, onLink: () => {} };
+    for (const bad of [{ advertisingKey: new Uint8Array(8) }, { rotationMs: 5 }, { maxMessageBytes: 5000 }, { companyId: 0x10000 }]) {
+      await expect(startBlenoPeripheral({ ...base, ...bad })).rejects.toBeInstanceOf(UsageError);
+    }
+    expect(bleno.listenerCount('stateChange')).toBe(0);
   });
 });
