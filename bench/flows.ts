@@ -59,6 +59,9 @@ export interface BaselineRow {
   gattOps: Record<string, number>;
   vehicleCpuUs: number;
   phoneCpuUs: number;
+  /** Medians per window: vehicle [request → SessionInfo, command → response], phone [build request, SessionInfo → command, response → app]. */
+  vehicleWindowsUs: number[];
+  phoneWindowsUs: number[];
   latencyMs: Record<string, number>;
   actuatedMs: Record<string, number>;
   /** The same with K cached on both sides (no ECDH per session), as clients do in practice. */
@@ -294,6 +297,8 @@ async function baselineRow(provider: ProviderName, runs: TeslaSessionResult[], c
     gattOps,
     vehicleCpuUs: cpu(runs, 'vehicleWindowsMs'),
     phoneCpuUs: cpu(runs, 'phoneWindowsMs'),
+    vehicleWindowsUs: model.vehicleMs.map(us),
+    phoneWindowsUs: model.phoneMs.map(us),
     latencyMs,
     actuatedMs,
     cachedEcdh: { vehicleCpuUs: cpu(cachedRuns, 'vehicleWindowsMs'), phoneCpuUs: cpu(cachedRuns, 'phoneWindowsMs'), latencyMs: cachedLatencyMs },

@@ -45,11 +45,6 @@ export class SideTimer {
     for (const name of Object.keys(counters)) this.attributed[name] = [];
   }
 
-  /** Whether a window is open. */
-  get busy(): boolean {
-    return this.#openedAt !== null;
-  }
-
   /** Opens a window not caused by a message (the vehicle building its first challenge). */
   openInitial(): void {
     this.#open(0);
