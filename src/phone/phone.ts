@@ -79,6 +79,7 @@ export class Phone {
   readonly keyId: Uint8Array;
   readonly responseTimeoutMs: number;
   private readonly fullPathCommands: Set<number>;
+  private pendingWrites: Promise<void> = Promise.resolve();
 
   constructor(options: PhoneOptions) {
     this.crypto = options.crypto;
@@ -119,6 +120,7 @@ export class Phone {
    * the open session with that command's result. Three messages from subscription to result.
    */
   async connect(link: Link, vehicleId: Uint8Array, first: CommandRequest, options: ConnectOptions = {}): Promise<PhoneSession> {
+    await this.flush();
     const vehicle = await this.store.getVehicle(vehicleId);
     if (!vehicle) throw new UsageError('UNKNOWN_VEHICLE', 'this phone is not paired with that vehicle');
     const challenge = await this.receiveChallenge(link, vehicle, options.signal);
@@ -187,6 +189,19 @@ export class Phone {
     }
   }
 
+  /**
+   * @internal Queues store writes that follow a result (next ticket, spent grants). A failed
+   * write only means the next connection takes the full path.
+   */
+  afterResult(write: () => Promise<void>): void {
+    this.pendingWrites = this.pendingWrites.then(write).catch(() => undefined);
+  }
+
+  /** Resolves once every queued store write has finished. */
+  flush(): Promise<void> {
+    return this.pendingWrites;
+  }
+
   /** @internal Whether a command must ride a fresh full handshake. */
   needsFresh(id: number): boolean {
     return this.fullPathCommands.has(id);
@@ -239,11 +254,12 @@ export class PhoneSession {
     return expectOk(toResult(decodeMessage(ResultSchema, frame.plaintext)));
   }
 
-  /** Closes the session and the link; wipes the session keys. */
+  /** Closes the session and the link; wipes the session keys; waits for the store writes. */
   async close(): Promise<void> {
     if (this.channel) closeChannel(this.channel);
     this.channel = null;
     await this.link.close('phone closed the session');
+    await this.phone.flush();
   }
 
   /** @internal Fast path when a live ticket is held and allowed, full path otherwise or on RETRY_FULL. */
@@ -270,13 +286,17 @@ export class PhoneSession {
     }
     if (outcome.kind === 'clear') throw clearStatusError(outcome.status, false, true);
     this.channel = outcome.channel;
-    await store.putTicket(this.vehicle.vehicleId, { ...outcome.ticket, expiresAt: clock.now() + TICKET_LIFETIME_MS });
-    if (this.vehicle.grants) {
-      // The vehicle answered under a session key: it has enrolled this key, the grants are spent.
-      const { grants: _spent, ...rest } = this.vehicle;
-      await store.putVehicle(rest);
-    }
     this.firstResult = toResult(outcome.result);
+    // The result is the app's; the bookkeeping below runs after it (connect awaits it first).
+    const next = { ...outcome.ticket, expiresAt: clock.now() + TICKET_LIFETIME_MS };
+    this.phone.afterResult(async () => {
+      await store.putTicket(this.vehicle.vehicleId, next);
+      if (this.vehicle.grants) {
+        // The vehicle answered under a session key: it has enrolled this key, the grants are spent.
+        const { grants: _spent, ...rest } = this.vehicle;
+        await store.putVehicle(rest);
+      }
+    });
   }
 
   private consume(state: Parameters<typeof consumeResult>[1], bytes: Uint8Array): HandshakeOutcome {

@@ -39,7 +39,13 @@ export interface SessionKeys {
   ticketId: Uint8Array;
 }
 
-const encoder = (s: string): Uint8Array => utf8(s);
+/** Labels are constants: encode each once, not on every handshake. */
+const labelCache = new Map<string, Uint8Array>();
+const encoder = (s: string): Uint8Array => {
+  let bytes = labelCache.get(s);
+  if (!bytes) labelCache.set(s, (bytes = utf8(s)));
+  return bytes;
+};
 
 /** h0: binds the whole session to one vehicle identity. */
 export function initialHash(crypto: CryptoProvider, vehicleId: Uint8Array, vehicleStaticKey: Uint8Array): Uint8Array {

@@ -27,6 +27,7 @@ import {
   nonceFor,
   phoneSignaturePayload,
   sessionHash,
+  type SessionKeys,
 } from './keyschedule.js';
 import {
   AuthSchema,
@@ -72,13 +73,14 @@ export interface Signing {
   version: number;
 }
 
-/** Phone state after msg 2 is sent. */
+/**
+ * Phone state after msg 2 is sent. The session keys are derived before sending: they depend
+ * only on what the phone already has, so msg 3 costs one AEAD open on arrival.
+ */
 export interface AwaitingResult {
   stage: 'sent';
   path: 'full' | 'fast';
-  h2: Uint8Array;
-  sealed: Uint8Array;
-  chain: Uint8Array;
+  keys: SessionKeys;
 }
 
 /** Msg 1: validates the Challenge and picks the highest version both sides speak. */
@@ -128,7 +130,8 @@ export function createFullAuth(
   const sealed = crypto.aeadSeal(state.kAuth, nonceFor(0), body, state.h2);
   wipe(state.kAuth);
   const bytes = encodeMessage(AuthSchema, { version: state.version, ephemeral: state.ephemeral, sealed });
-  return { state: { stage: 'sent', path: 'full', h2: state.h2, sealed, chain: state.chain }, bytes };
+  const keys = deriveSessionKeys(crypto, sessionHash(crypto, state.h2, sealed), state.chain);
+  return { state: { stage: 'sent', path: 'full', keys }, bytes };
 }
 
 /** Fast path: msg 2 authenticated by the single-use ticket. The caller must discard the ticket now. */
@@ -148,7 +151,8 @@ export function createFastAuth(
   const sealed = crypto.aeadSeal(kAuth, nonceFor(0), encodeMessage(FastAuthBodySchema, { command }), h2);
   wipe(kAuth);
   const bytes = encodeMessage(AuthSchema, { version: state.version, ephemeral: ephemeral.publicKey, ticketId: ticket.ticketId, sealed });
-  return { state: { stage: 'sent', path: 'fast', h2, sealed, chain }, bytes };
+  const keys = deriveSessionKeys(crypto, sessionHash(crypto, h2, sealed), chain);
+  return { state: { stage: 'sent', path: 'fast', keys }, bytes };
 }
 
 /** Outcome of msg 3. */
@@ -162,7 +166,7 @@ export type HandshakeOutcome =
  */
 export function consumeResult(crypto: CryptoProvider, state: AwaitingResult, bytes: Uint8Array): HandshakeOutcome {
   expectStage(state, 'sent');
-  const keys = deriveSessionKeys(crypto, sessionHash(crypto, state.h2, state.sealed), state.chain);
+  const keys = state.keys;
   const channel = createChannel('phone', keys);
   (state as { stage: string }).stage = 'done';
   const ticket = { ticketId: keys.ticketId, resumptionSecret: keys.resumptionSecret };

@@ -39,6 +39,8 @@ class MemoryVault implements Vault {
   readonly #entries = new Map<string, Uint8Array>();
   readonly #logs = new Map<string, Segment[]>();
   readonly #limits: LogLimits;
+  /** Size the state would have on disk (as the file vault counts it). */
+  #stateBytes = STATE_COUNT_BYTES;
   #closed = false;
 
   constructor(limits: LogLimits) {
@@ -59,19 +61,23 @@ class MemoryVault implements Vault {
   async putMany(entries: Array<[string, Uint8Array | null]>): Promise<void> {
     this.#checkOpen();
     const batch = checkEntries(entries);
-    // Build the next state aside and swap it in whole: all-or-nothing, as on disk.
-    const next = new Map(this.#entries);
+    // All-or-nothing as on disk: every check happens before the first change. The size is kept
+    // as a running total so a commit costs the size of the change, not of the whole state
+    // (a vehicle with 10,000 keys writes one ticket per unlock).
+    let total = this.#stateBytes;
     for (const [name, value] of batch) {
-      if (value === null) next.delete(name);
-      else next.set(name, value);
+      const old = this.#entries.get(name);
+      if (old !== undefined) total -= stateEntryBytes(name, old);
+      if (value !== null) total += stateEntryBytes(name, value);
     }
-    let total = STATE_COUNT_BYTES;
-    for (const [name, value] of next) total += stateEntryBytes(name, value);
     if (total > STORE_MAX_STATE_BYTES) {
       throw new StoreError('STORE_FULL', `vault state would exceed ${STORE_MAX_STATE_BYTES} bytes`);
     }
-    this.#entries.clear();
-    for (const [name, value] of next) this.#entries.set(name, value);
+    for (const [name, value] of batch) {
+      if (value === null) this.#entries.delete(name);
+      else this.#entries.set(name, value);
+    }
+    this.#stateBytes = total;
   }
 
   async delete(name: string): Promise<void> {

@@ -25,7 +25,7 @@ import {
 } from '../protocol/vehicle-handshake.js';
 import { evaluatePolicy } from './policy.js';
 import { runHandler } from './run-handler.js';
-import type { KeyRecord } from './store.js';
+import type { AuditEvent, KeyRecord, TicketRecord } from './store.js';
 import type { Vehicle } from './vehicle.js';
 import { resolveKey } from './resolve-key.js';
 import { handleManagement, isManagement } from './management.js';
@@ -109,9 +109,14 @@ export class Connection {
         return 'again';
       }
       const { opened, key, receivedAt } = auth;
-      const established = await this.establish(opened, key);
-      const result = await this.execute(established, opened.path === 'full' ? opened.body.command : opened.command, true, receivedAt - sentAt);
+      const { established, ticket } = this.establish(opened, key);
+      const { result, audit } = await this.execute(established, opened.path === 'full' ? opened.body.command : opened.command, true, receivedAt - sentAt);
       await this.link.send(sealFrame(this.cfg.crypto, established.channel, encodeMessage(ResultSchema, result)));
+      // Off the critical path, after the answer: filing the next ticket late is safe (a crash
+      // in between only makes the phone fall back to the full path once), and the audit record
+      // is a log, not a precondition. The used ticket was deleted durably before anything ran.
+      await this.cfg.store.putTicket(ticket);
+      await this.vehicle.audit(audit);
       return established;
     } catch (e) {
       await this.refuse(e);
@@ -169,17 +174,12 @@ export class Connection {
     }
   }
 
-  /** Derives the session and files the key's next single-use ticket before answering. */
-  private async establish(opened: OpenedFullAuth | OpenedFastAuth, key: KeyRecord): Promise<Established> {
+  /** Derives the session and the key's next single-use ticket (filed by the caller). */
+  private establish(opened: OpenedFullAuth | OpenedFastAuth, key: KeyRecord): { established: Established; ticket: TicketRecord } {
     const keys = finishHandshake(this.cfg.crypto, opened);
-    await this.cfg.store.putTicket({
-      ticketId: keys.ticketId,
-      keyId: key.keyId,
-      resumptionSecret: keys.resumptionSecret,
-      expiresAt: this.cfg.clock.now() + TICKET_LIFETIME_MS,
-    });
+    const ticket = { ticketId: keys.ticketId, keyId: key.keyId, resumptionSecret: keys.resumptionSecret, expiresAt: this.cfg.clock.now() + TICKET_LIFETIME_MS };
     this.keyIdHex = toHex(key.keyId);
-    return { channel: createChannel('vehicle', keys), key, path: opened.path };
+    return { established: { channel: createChannel('vehicle', keys), key, path: opened.path }, ticket };
   }
 
   /** Serves commands on an established session. Returns true if the phone asked for a new challenge. */
@@ -194,8 +194,9 @@ export class Connection {
         const current = this.cfg.store.getKey(s.key.keyId);
         if (!current) throw new Refusal(STATUS.rejected, 'KEY_REVOKED_IN_SESSION', this.keyIdHex);
         s.key = current;
-        const result = await this.execute(s, command, false, 0);
+        const { result, audit } = await this.execute(s, command, false, 0);
         await this.link.send(sealFrame(this.cfg.crypto, s.channel, encodeMessage(ResultSchema, result)));
+        await this.vehicle.audit(audit);
       }
     } catch (e) {
       if (e instanceof Refusal) await this.refuse(e);
@@ -207,7 +208,12 @@ export class Connection {
   }
 
   /** Policy, then the handler (or a management command). Always audited. */
-  private async execute(s: Established, command: CommandMsg, inHandshake: boolean, challengeToAuthMs: number): Promise<ResultMsg> {
+  private async execute(
+    s: Established,
+    command: CommandMsg,
+    inHandshake: boolean,
+    challengeToAuthMs: number,
+  ): Promise<{ result: ResultMsg; audit: AuditEvent }> {
     const nowMs = this.cfg.clock.now();
     const policy = this.cfg.policies.get(command.id);
     const keyId = toHex(s.key.keyId);
@@ -218,8 +224,8 @@ export class Connection {
       status: evaluatePolicy({ key: s.key, command: command.id, flags, path: s.path, inHandshake, challengeToAuthMs, nowMs, rssiDbm, proximityOk }, policy),
     };
     if (outcome.status === STATUS.ok) outcome = await this.dispatch(s, command);
-    await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId, command: command.id, path: s.path, outcome: STATUS_NAME[outcome.status] ?? String(outcome.status), detail: outcome.detail });
-    return outcome.data ? { status: outcome.status, data: outcome.data } : { status: outcome.status };
+    const audit: AuditEvent = { timeMs: this.cfg.clock.now(), keyId, command: command.id, path: s.path, outcome: STATUS_NAME[outcome.status] ?? String(outcome.status), detail: outcome.detail };
+    return { result: outcome.data ? { status: outcome.status, data: outcome.data } : { status: outcome.status }, audit };
   }
 
   private async dispatch(s: Established, command: CommandMsg): Promise<{ status: number; data?: Uint8Array; detail?: string }> {
