@@ -22,12 +22,14 @@ import {
   createFastAuth,
   createFullAuth,
   prepareFullAuth,
+  precomputeFullAuth,
   type Challenged,
+  type FullAuthPrecomputed,
   type HandshakeOutcome,
 } from '../protocol/phone-handshake.js';
 import { decodeGrant, decodeShareBundle, encodeShareBundle, issueGrant, type IssueGrantOptions } from '../protocol/grant.js';
 import { decodeMessage, encodeMessage } from '../wire/schema.js';
-import type { PairedVehicle, PhoneStore } from './store.js';
+import type { PairedVehicle, PhoneStore, StoredTicket } from './store.js';
 import { pairWithCode, type PairOptions } from './pairing.js';
 
 /** A command as the app asks for it. */
@@ -123,10 +125,15 @@ export class Phone {
     await this.flush();
     const vehicle = await this.store.getVehicle(vehicleId);
     if (!vehicle) throw new UsageError('UNKNOWN_VEHICLE', 'this phone is not paired with that vehicle');
+    const forceFull = options.forceFull === true || this.fullPathCommands.has(first.id);
+    const ticket = forceFull ? null : await this.store.takeTicket(vehicleId);
+    const live = ticket && ticket.expiresAt > this.clock.now() ? ticket : null;
+    // Full path ahead: do its challenge-independent work while the radio brings msg 1.
+    const pre = live ? undefined : precomputeFullAuth(this.crypto, vehicle);
     const challenge = await this.receiveChallenge(link, vehicle, options.signal);
     const session = new PhoneSession(this, link, vehicle);
     try {
-      await session.handshake(challenge, first, options.forceFull === true || this.fullPathCommands.has(first.id), options.signal);
+      await session.handshake(challenge, first, live, pre, options.signal);
     } catch (e) {
       // Free the vehicle's link slot at once rather than leaving it to its idle timeout.
       await link.close('handshake failed').catch(() => undefined);
@@ -194,7 +201,10 @@ export class Phone {
    * write only means the next connection takes the full path.
    */
   afterResult(write: () => Promise<void>): void {
-    this.pendingWrites = this.pendingWrites.then(write).catch(() => undefined);
+    // A zero-delay timer on the injected clock: the write starts only after the result has
+    // reached the app (a Keychain or file write can take milliseconds on a phone).
+    const later = () => new Promise<void>((resolve) => this.clock.setTimeout(resolve, 0));
+    this.pendingWrites = this.pendingWrites.then(later).then(write).catch(() => undefined);
   }
 
   /** Resolves once every queued store write has finished. */
@@ -238,8 +248,9 @@ export class PhoneSession {
       await this.sendFrame(sealFrame(crypto, channel, encodeMessage(CommandSchema, { id: RECHALLENGE_COMMAND })), false);
       closeChannel(channel);
       this.channel = null;
+      const pre = precomputeFullAuth(crypto, this.vehicle);
       const challenge = await this.phone.receiveChallenge(this.link, this.vehicle, options.signal);
-      await this.handshake(challenge, request, true, options.signal);
+      await this.handshake(challenge, request, null, pre, options.signal);
       return expectOk(this.firstResult);
     }
     await this.sendFrame(sealFrame(crypto, channel, encodeMessage(CommandSchema, Phone.toCommand(request))), true);
@@ -263,12 +274,17 @@ export class PhoneSession {
   }
 
   /** @internal Fast path when a live ticket is held and allowed, full path otherwise or on RETRY_FULL. */
-  async handshake(challenge: Challenged, first: CommandRequest, forceFull: boolean, signal?: AbortSignal): Promise<void> {
+  async handshake(
+    challenge: Challenged,
+    first: CommandRequest,
+    ticket: StoredTicket | null,
+    pre: FullAuthPrecomputed | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const { crypto, store, clock } = this.phone;
     const command = Phone.toCommand(first);
-    const ticket = forceFull ? null : await store.takeTicket(this.vehicle.vehicleId);
     let outcome: HandshakeOutcome | null = null;
-    if (ticket && ticket.expiresAt > clock.now()) {
+    if (ticket) {
       const { state, bytes } = createFastAuth(crypto, challenge, ticket, command);
       wipe(ticket.resumptionSecret);
       await this.sendFrame(bytes, true);
@@ -277,7 +293,7 @@ export class PhoneSession {
       if (outcome.kind === 'clear' && outcome.status === STATUS.retryFull) outcome = null;
     }
     if (!outcome) {
-      const { state: signing, toBeSigned } = prepareFullAuth(crypto, challenge, this.phone.keyId, command);
+      const { state: signing, toBeSigned } = prepareFullAuth(crypto, challenge, this.phone.keyId, command, pre);
       const signature = await this.phone.signer.sign(toBeSigned);
       const { state, bytes } = createFullAuth(crypto, signing, signature, this.vehicle.grants);
       await this.sendFrame(bytes, true);

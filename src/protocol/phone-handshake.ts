@@ -98,18 +98,33 @@ export function consumeChallenge(
   return { stage: 'challenged', vehicle, h1, vehicleEphemeral: msg.ephemeral, version: Math.max(...common) };
 }
 
+/**
+ * Work the phone can do before the Challenge arrives: its ephemeral key and `es`, which depend
+ * only on the vehicle's static key. Computing them while the radio delivers msg 1 takes a key
+ * generation and one of the two ECDHs off the critical path.
+ */
+export interface FullAuthPrecomputed {
+  ephemeral: KeyPair;
+  es: Uint8Array;
+}
+
+/** Precomputes {@link FullAuthPrecomputed} for a vehicle. */
+export function precomputeFullAuth(crypto: CryptoProvider, vehicle: VehiclePeer, ephemeral: KeyPair = crypto.generateKeyPair()): FullAuthPrecomputed {
+  return { ephemeral, es: crypto.ecdh(ephemeral.privateKey, vehicle.publicKey) };
+}
+
 /** Full path, step 1: derives kAuth and returns the exact bytes the device key must sign. */
 export function prepareFullAuth(
   crypto: CryptoProvider,
   state: Challenged,
   keyId: Uint8Array,
   command: CommandMsg,
-  ephemeral: KeyPair = crypto.generateKeyPair(),
+  pre: FullAuthPrecomputed = precomputeFullAuth(crypto, state.vehicle),
 ): { state: Signing; toBeSigned: Uint8Array } {
   expectStage(state, 'challenged');
+  const { ephemeral, es } = pre;
   const h2 = fullAuthHash(crypto, state.h1, state.version, ephemeral.publicKey);
   const ee = crypto.ecdh(ephemeral.privateKey, state.vehicleEphemeral);
-  const es = crypto.ecdh(ephemeral.privateKey, state.vehicle.publicKey);
   wipe(ephemeral.privateKey);
   const { kAuth, chain } = deriveAuthKeys(crypto, h2, 'full', ee, es);
   wipe(ee, es);

@@ -22,7 +22,7 @@ import {
   phoneSignaturePayload,
   sessionHash,
 } from '../../src/protocol/keyschedule.js';
-import { consumeChallenge, consumeResult, createFastAuth, createFullAuth, prepareFullAuth } from '../../src/protocol/phone-handshake.js';
+import { consumeChallenge, consumeResult, createFastAuth, createFullAuth, precomputeFullAuth, prepareFullAuth } from '../../src/protocol/phone-handshake.js';
 import { createChallenge, consumeAuth, finishHandshake, openFastAuth, openFullAuth, verifyFullAuth } from '../../src/protocol/vehicle-handshake.js';
 import { createChannel, sealFrame } from '../../src/protocol/channel.js';
 import { CommandSchema, ResultSchema, FrameSchema } from '../../src/protocol/messages.js';
@@ -72,7 +72,7 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
   const h1 = challengeHash(crypto, h0, ch.bytes);
   const command = { id: COMMAND.unlock, flags: COMMAND_FLAG.userPresent };
   const phoneCh = consumeChallenge(crypto, identity, ch.bytes);
-  const prep = prepareFullAuth(crypto, phoneCh, keyId, command, copy(pEph));
+  const prep = prepareFullAuth(crypto, phoneCh, keyId, command, precomputeFullAuth(crypto, identity, copy(pEph)));
   const signature = await signer.sign(prep.toBeSigned);
   const auth = createFullAuth(crypto, prep.state, signature);
   const h2 = fullAuthHash(crypto, h1, 1, pEph.publicKey);
