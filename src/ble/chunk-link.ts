@@ -3,7 +3,8 @@
  * `mtu − 3` bytes (docs/BLE.md §Framing). The adapter supplies how one chunk leaves (a noble
  * write, a bleno notification) and feeds the chunks that arrive; this class owns everything a
  * Link promises — framing with the shared fragmenter and Reassembler, the ordered send queue,
- * the bounded receive queue, timeouts, abort, and a close that rejects whatever is pending.
+ * the bounded receive queue (a {@link MessageInbox}), timeouts, abort, and a close that rejects
+ * whatever is pending.
  *
  * Sends are serialised: one message's chunks go out back to back, and a message already on the
  * air is finished even if its send() times out or is aborted, since the peer's reassembler would
@@ -17,6 +18,7 @@ import { ATT_HEADER_BYTES, DEFAULT_ATT_MTU, INTER_CHUNK_TIMEOUT_MS, MAX_ATT_MTU,
 import { DigitalKeyError, FramingError, UsageError } from '../errors.js';
 import type { Clock, TimerHandle } from '../transport/clock.js';
 import { Deferred } from '../transport/deferred.js';
+import { MessageInbox } from '../transport/inbox.js';
 import type { Link, LinkCloseInfo, LinkOpOptions } from '../transport/link.js';
 import { abortError, checkLinkOpOptions, checkOutgoingMessage, guardLinkOp, linkClosedError } from '../transport/link-op.js';
 import { Reassembler, fragment } from '../wire/framing.js';
@@ -97,20 +99,17 @@ export class ChunkLink implements BleLink {
   readonly #payloadBytes: number;
   readonly #maxSendBytes: number;
   readonly #maxQueued: number;
+  readonly #inbox: MessageInbox;
   readonly #reassembler: Reassembler;
   readonly #interChunkTimeoutMs: number;
   readonly #writeChunk: (chunk: Uint8Array) => Promise<void>;
   readonly #disconnect: (info: LinkCloseInfo) => void;
   readonly #onShutdown: ((info: LinkCloseInfo) => void) | undefined;
   readonly #stats: BleLinkStats = { messagesSent: 0, messagesReceived: 0, chunksSent: 0, chunksReceived: 0, framingErrors: 0, ignoredChunks: 0 };
-  #closeInfo: LinkCloseInfo | null = null;
-  #queue: Uint8Array[] = [];
-  #waiters: Array<Deferred<Uint8Array>> = [];
   #sendQueue: SendJob[] = [];
   #current: SendJob | null = null;
   #pumping = false;
   #chunkTimer: TimerHandle | undefined;
-  #closeCallbacks = new Set<(info: LinkCloseInfo) => void>();
 
   /** @throws UsageError on a bad option. */
   constructor(options: ChunkLinkOptions) {
@@ -123,6 +122,7 @@ export class ChunkLink implements BleLink {
     this.#payloadBytes = mtu - ATT_HEADER_BYTES;
     this.#maxSendBytes = positiveInt(options.maxSendBytes, 'maxSendBytes', MAX_MESSAGE_BYTES, 0xffff);
     this.#maxQueued = positiveInt(options.maxQueuedMessages, 'maxQueuedMessages', MAX_QUEUED_MESSAGES);
+    this.#inbox = new MessageInbox(clock, this.#maxQueued);
     this.#interChunkTimeoutMs = positiveInt(options.interChunkTimeoutMs, 'interChunkTimeoutMs', INTER_CHUNK_TIMEOUT_MS);
     this.#reassembler = new Reassembler({
       payloadBytes: this.#payloadBytes,
@@ -135,12 +135,12 @@ export class ChunkLink implements BleLink {
   }
 
   get isClosed(): boolean {
-    return this.#closeInfo !== null;
+    return this.#inbox.isClosed;
   }
 
   /** Why the link closed, or null while open. */
   get closeInfo(): LinkCloseInfo | null {
-    return this.#closeInfo;
+    return this.#inbox.closeInfo;
   }
 
   get stats(): BleLinkStats {
@@ -155,7 +155,8 @@ export class ChunkLink implements BleLink {
       return Promise.reject(err);
     }
     if (options?.signal?.aborted === true) return Promise.reject(abortError(options.signal));
-    if (this.#closeInfo !== null) return Promise.reject(linkClosedError(this.#closeInfo.reason));
+    const closed = this.#inbox.closeInfo;
+    if (closed !== null) return Promise.reject(linkClosedError(closed.reason));
     // fragment() copies: later edits of `message` by the caller do not travel.
     const job: SendJob = { chunks: fragment(message, this.#payloadBytes, this.#maxSendBytes), op: new Deferred<void>() };
     this.#sendQueue.push(job);
@@ -165,30 +166,11 @@ export class ChunkLink implements BleLink {
   }
 
   receive(options?: LinkOpOptions): Promise<Uint8Array> {
-    try {
-      checkLinkOpOptions(options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (options?.signal?.aborted === true) return Promise.reject(abortError(options.signal));
-    if (this.#closeInfo !== null) return Promise.reject(linkClosedError(this.#closeInfo.reason));
-    const queued = this.#queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    const op = new Deferred<Uint8Array>();
-    this.#waiters.push(op);
-    guardLinkOp(op, this.#clock, options, {
-      name: 'receive',
-      mayHaveSucceeded: false,
-      onGiveUp: () => {
-        const index = this.#waiters.indexOf(op);
-        if (index >= 0) this.#waiters.splice(index, 1);
-      },
-    });
-    return op.promise;
+    return this.#inbox.receive(options);
   }
 
   close(reason = 'closed by application'): Promise<void> {
-    if (this.#closeInfo === null) {
+    if (!this.#inbox.isClosed) {
       const info: LinkCloseInfo = { by: 'local', reason: String(reason) };
       this.#shutdown(info);
       this.#disconnect(info);
@@ -197,13 +179,7 @@ export class ChunkLink implements BleLink {
   }
 
   onClose(callback: (info: LinkCloseInfo) => void): () => void {
-    if (this.#closeInfo !== null) {
-      callback(this.#closeInfo);
-      return () => {};
-    }
-    const once = (info: LinkCloseInfo): void => callback(info);
-    this.#closeCallbacks.add(once);
-    return () => this.#closeCallbacks.delete(once);
+    return this.#inbox.onClose(callback);
   }
 
   // ----- the adapter's side -----
@@ -213,7 +189,7 @@ export class ChunkLink implements BleLink {
    * a GATT server that ignores a bad sequence); the link stays up.
    */
   deliverChunk(chunk: Uint8Array): void {
-    if (this.#closeInfo !== null) return;
+    if (this.#inbox.isClosed) return;
     this.#stats.chunksReceived += 1;
     let message: Uint8Array | null = null;
     try {
@@ -225,12 +201,7 @@ export class ChunkLink implements BleLink {
     this.#armChunkTimer();
     if (message === null) return;
     this.#stats.messagesReceived += 1;
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) {
-      waiter.resolve(message);
-    } else if (this.#queue.length < this.#maxQueued) {
-      this.#queue.push(message);
-    } else {
+    if (!this.#inbox.deliver(message)) {
       this.fail(`receive queue overflow: more than ${this.#maxQueued} messages waiting`);
     }
   }
@@ -247,7 +218,7 @@ export class ChunkLink implements BleLink {
 
   /** A local failure: the link closes with `by: 'error'` and the radio connection is torn down. */
   fail(reason: string, cause?: unknown): void {
-    if (this.#closeInfo !== null) return;
+    if (this.#inbox.isClosed) return;
     const info: LinkCloseInfo = { by: 'error', reason };
     this.#shutdown(info, cause);
     this.#disconnect(info);
@@ -261,7 +232,7 @@ export class ChunkLink implements BleLink {
     this.#pumping = true;
     try {
       for (;;) {
-        if (this.#closeInfo !== null) return;
+        if (this.#inbox.isClosed) return;
         const job = this.#sendQueue.shift();
         if (job === undefined) return;
         // Given up (timeout, abort) before its first chunk left: nothing of it goes on the air.
@@ -274,7 +245,7 @@ export class ChunkLink implements BleLink {
             this.fail('a GATT write failed', err);
             return;
           }
-          if (this.#closeInfo !== null) return;
+          if (this.#inbox.isClosed) return;
           this.#stats.chunksSent += 1;
         }
         this.#current = null;
@@ -293,7 +264,7 @@ export class ChunkLink implements BleLink {
   #armChunkTimer(): void {
     if (this.#chunkTimer !== undefined) this.#clock.clearTimeout(this.#chunkTimer);
     this.#chunkTimer = undefined;
-    if (!this.#reassembler.inProgress || this.#closeInfo !== null) return;
+    if (!this.#reassembler.inProgress || this.#inbox.isClosed) return;
     // Reassembler.expired is strict (gap > timeout): check 1 ms past the deadline.
     this.#chunkTimer = this.#clock.setTimeout(() => {
       this.#chunkTimer = undefined;
@@ -310,36 +281,17 @@ export class ChunkLink implements BleLink {
    * air rejects with, since it says more than "closed".
    */
   #shutdown(info: LinkCloseInfo, cause?: unknown): void {
-    if (this.#closeInfo !== null) return;
-    this.#closeInfo = info;
-    this.#queue = [];
-    this.#reassembler.reset();
-    if (this.#chunkTimer !== undefined) this.#clock.clearTimeout(this.#chunkTimer);
-    this.#chunkTimer = undefined;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const op of waiters) op.reject(linkClosedError(info.reason));
-    const current = this.#current;
-    this.#current = null;
-    if (current !== null) current.op.reject(cause instanceof DigitalKeyError && cause.mayHaveSucceeded ? cause : linkClosedError(info.reason, true));
-    const queued = this.#sendQueue;
-    this.#sendQueue = [];
-    for (const job of queued) job.op.reject(linkClosedError(info.reason));
-    try {
+    this.#inbox.close(info, () => {
+      this.#reassembler.reset();
+      if (this.#chunkTimer !== undefined) this.#clock.clearTimeout(this.#chunkTimer);
+      this.#chunkTimer = undefined;
+      const current = this.#current;
+      this.#current = null;
+      if (current !== null) current.op.reject(cause instanceof DigitalKeyError && cause.mayHaveSucceeded ? cause : linkClosedError(info.reason, true));
+      const queued = this.#sendQueue;
+      this.#sendQueue = [];
+      for (const job of queued) job.op.reject(linkClosedError(info.reason));
       this.#onShutdown?.(info);
-    } finally {
-      const callbacks = [...this.#closeCallbacks];
-      this.#closeCallbacks.clear();
-      for (const callback of callbacks) {
-        try {
-          callback(info);
-        } catch (err) {
-          // A throwing listener must not stop the others or the close; surface it asynchronously.
-          queueMicrotask(() => {
-            throw err;
-          });
-        }
-      }
-    }
+    });
   }
 }

@@ -1,13 +1,14 @@
 /**
  * One end of the mock link: the {@link Link} a phone or vehicle holds. It owns what an
- * application sees — the receive queue, pending operations and the close state — and hands
- * sending and closing to the connection, which owns the radio.
+ * application sees — the receive queue and close state (a {@link MessageInbox}) and the pending
+ * sends — and hands sending and closing to the connection, which owns the radio.
  */
 
 import type { Clock } from '../clock.js';
-import { Deferred } from '../deferred.js';
+import type { Deferred } from '../deferred.js';
+import { MessageInbox } from '../inbox.js';
 import type { Link, LinkCloseInfo, LinkOpOptions } from '../link.js';
-import { abortError, checkLinkOpOptions, guardLinkOp, linkClosedError } from '../link-op.js';
+import { linkClosedError } from '../link-op.js';
 
 /** Which device an end belongs to. The phone is the GATT client, the vehicle the GATT server. */
 export type MockRole = 'phone' | 'vehicle';
@@ -37,16 +38,14 @@ export interface EndWiring {
 export class MockEnd implements MockLinkEnd {
   readonly role: MockRole;
   readonly #wiring: EndWiring;
-  #closeInfo: LinkCloseInfo | null = null;
-  #queue: Uint8Array[] = [];
-  #waiters: Array<Deferred<Uint8Array>> = [];
+  readonly #inbox: MessageInbox;
   /** Pending sends, rejected if the link closes under them. */
   #sends = new Set<Deferred<void>>();
-  #closeCallbacks = new Set<(info: LinkCloseInfo) => void>();
 
   constructor(role: MockRole, wiring: EndWiring) {
     this.role = role;
     this.#wiring = wiring;
+    this.#inbox = new MessageInbox(wiring.clock, wiring.maxQueuedMessages);
   }
 
   get mtu(): number {
@@ -54,15 +53,15 @@ export class MockEnd implements MockLinkEnd {
   }
 
   get isClosed(): boolean {
-    return this.#closeInfo !== null;
+    return this.#inbox.isClosed;
   }
 
   get closeInfo(): LinkCloseInfo | null {
-    return this.#closeInfo;
+    return this.#inbox.closeInfo;
   }
 
   get queuedMessages(): number {
-    return this.#queue.length;
+    return this.#inbox.queued;
   }
 
   send(message: Uint8Array, options?: LinkOpOptions): Promise<void> {
@@ -70,41 +69,16 @@ export class MockEnd implements MockLinkEnd {
   }
 
   receive(options?: LinkOpOptions): Promise<Uint8Array> {
-    try {
-      checkLinkOpOptions(options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (options?.signal?.aborted === true) return Promise.reject(abortError(options.signal));
-    if (this.#closeInfo !== null) return Promise.reject(linkClosedError(this.#closeInfo.reason));
-    const queued = this.#queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    const op = new Deferred<Uint8Array>();
-    this.#waiters.push(op);
-    guardLinkOp(op, this.#wiring.clock, options, {
-      name: 'receive',
-      mayHaveSucceeded: false,
-      onGiveUp: () => {
-        const index = this.#waiters.indexOf(op);
-        if (index >= 0) this.#waiters.splice(index, 1);
-      },
-    });
-    return op.promise;
+    return this.#inbox.receive(options);
   }
 
   close(reason = 'closed by application'): Promise<void> {
-    if (this.#closeInfo === null) this.#wiring.close(this, String(reason));
+    if (!this.#inbox.isClosed) this.#wiring.close(this, String(reason));
     return Promise.resolve();
   }
 
   onClose(callback: (info: LinkCloseInfo) => void): () => void {
-    if (this.#closeInfo !== null) {
-      callback(this.#closeInfo);
-      return () => {};
-    }
-    const once = (info: LinkCloseInfo): void => callback(info);
-    this.#closeCallbacks.add(once);
-    return () => this.#closeCallbacks.delete(once);
+    return this.#inbox.onClose(callback);
   }
 
   /** Registers a send so a close rejects it; it unregisters itself when it settles. */
@@ -118,14 +92,7 @@ export class MockEnd implements MockLinkEnd {
    * full: a real stack would stop acknowledging; the mock fails loudly instead.
    */
   accept(message: Uint8Array): boolean {
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) {
-      waiter.resolve(message);
-      return true;
-    }
-    if (this.#queue.length >= this.#wiring.maxQueuedMessages) return false;
-    this.#queue.push(message);
-    return true;
+    return this.#inbox.deliver(message);
   }
 
   /**
@@ -134,24 +101,8 @@ export class MockEnd implements MockLinkEnd {
    * callbacks. A pending send is marked `mayHaveSucceeded`: its bytes may have reached the peer.
    */
   shutdown(info: LinkCloseInfo): void {
-    if (this.#closeInfo !== null) return;
-    this.#closeInfo = info;
-    this.#queue = [];
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const op of waiters) op.reject(linkClosedError(info.reason));
-    for (const op of [...this.#sends]) op.reject(linkClosedError(info.reason, true));
-    const callbacks = [...this.#closeCallbacks];
-    this.#closeCallbacks.clear();
-    for (const callback of callbacks) {
-      try {
-        callback(info);
-      } catch (err) {
-        // A throwing listener must not stop the others or the close; surface it asynchronously.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    this.#inbox.close(info, () => {
+      for (const op of [...this.#sends]) op.reject(linkClosedError(info.reason, true));
+    });
   }
 }
