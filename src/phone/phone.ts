@@ -8,6 +8,7 @@
  */
 import type { CryptoProvider, Signer } from '../crypto/provider.js';
 import { wipe } from '../crypto/provider.js';
+import { equalBytes } from '../crypto/bytes.js';
 import { AuthenticationError, DigitalKeyError, PolicyError, ProtocolError, TimeoutError, TransportError, UsageError } from '../errors.js';
 import type { Clock } from '../transport/clock.js';
 import { systemClock } from '../transport/clock.js';
@@ -107,6 +108,16 @@ export class Phone {
   /** Imports a key shared by an owner (base64url text or bytes); returns the vehicle id. */
   async importShare(bundle: string | Uint8Array, name = 'shared car'): Promise<Uint8Array> {
     const b = decodeShareBundle(bundle);
+    const known = await this.store.getVehicle(b.vehicleId);
+    if (known) {
+      // A bundle must never re-key a car this phone already knows: that would hand our
+      // identity to whoever made the bundle. Same key: only the grants are taken.
+      if (!equalBytes(this.crypto.validatePublicKey(known.publicKey), this.crypto.validatePublicKey(b.vehiclePublicKey))) {
+        throw new UsageError('VEHICLE_KEY_MISMATCH', 'this share names a car this phone knows, with a different car key: refused');
+      }
+      await this.store.putVehicle({ ...known, grants: b.grants });
+      return b.vehicleId;
+    }
     await this.addVehicle({
       vehicleId: b.vehicleId,
       publicKey: b.vehiclePublicKey,
@@ -294,7 +305,14 @@ export class PhoneSession {
     }
     if (!outcome) {
       const { state: signing, toBeSigned } = prepareFullAuth(crypto, challenge, this.phone.keyId, command, pre);
-      const signature = await this.phone.signer.sign(toBeSigned);
+      let signature: Uint8Array;
+      try {
+        signature = await this.phone.signer.sign(toBeSigned);
+      } catch (e) {
+        // E.g. the user cancelled the biometric prompt: nothing was sent, wipe the keys.
+        wipe(signing.kAuth, signing.chain);
+        throw e;
+      }
       const { state, bytes } = createFullAuth(crypto, signing, signature, this.vehicle.grants);
       await this.sendFrame(bytes, true);
       outcome = this.consume(state, await this.receive(true, signal));
@@ -304,7 +322,8 @@ export class PhoneSession {
     this.channel = outcome.channel;
     this.firstResult = toResult(outcome.result);
     // The result is the app's; the bookkeeping below runs after it (connect awaits it first).
-    const next = { ...outcome.ticket, expiresAt: clock.now() + TICKET_LIFETIME_MS };
+    // As on the vehicle, a ticket made on the fast path keeps its predecessor's expiry.
+    const next = { ...outcome.ticket, expiresAt: Math.min(ticket && this.path === 'fast' ? ticket.expiresAt : Infinity, clock.now() + TICKET_LIFETIME_MS) };
     this.phone.afterResult(async () => {
       await store.putTicket(this.vehicle.vehicleId, next);
       if (this.vehicle.grants) {

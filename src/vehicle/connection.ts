@@ -4,7 +4,7 @@
  * injected clock. Every failure ends here: the phone gets one generic clear status, nothing runs,
  * the audit log gets the reason.
  */
-import { toHex } from '../crypto/bytes.js';
+import { fromHex, toHex } from '../crypto/bytes.js';
 import { wipe } from '../crypto/provider.js';
 import { DigitalKeyError } from '../errors.js';
 import type { Link } from '../transport/link.js';
@@ -108,15 +108,14 @@ export class Connection {
         await this.pair(bytes, auth.pairStart);
         return 'again';
       }
-      const { opened, key, receivedAt } = auth;
-      const { established, ticket } = this.establish(opened, key);
+      const { opened, key, receivedAt, ticketExpiresAt } = auth;
+      const { established, ticket } = this.establish(opened, key, ticketExpiresAt);
       const { result, audit } = await this.execute(established, opened.path === 'full' ? opened.body.command : opened.command, true, receivedAt - sentAt);
       await this.link.send(sealFrame(this.cfg.crypto, established.channel, encodeMessage(ResultSchema, result)));
       // Off the critical path, after the answer: filing the next ticket late is safe (a crash
       // in between only makes the phone fall back to the full path once), and the audit record
       // is a log, not a precondition. The used ticket was deleted durably before anything ran.
-      await this.cfg.store.putTicket(ticket);
-      await this.vehicle.audit(audit);
+      await this.afterAnswer(ticket, audit);
       return established;
     } catch (e) {
       await this.refuse(e);
@@ -132,7 +131,7 @@ export class Connection {
   private async authenticate(
     state: VehicleHandshake,
     sentAt: number,
-  ): Promise<{ opened: OpenedFullAuth | OpenedFastAuth; key: KeyRecord; receivedAt: number } | { pairStart: Uint8Array }> {
+  ): Promise<{ opened: OpenedFullAuth | OpenedFastAuth; key: KeyRecord; receivedAt: number; ticketExpiresAt: number } | { pairStart: Uint8Array }> {
     const deadline = sentAt + this.cfg.handshakeTimeoutMs;
     for (;;) {
       const bytes = await this.link.receive({ timeoutMs: Math.max(1, deadline - this.cfg.clock.now()) });
@@ -141,24 +140,56 @@ export class Connection {
       const auth = consumeAuth(state, bytes);
       if (auth.ticketId !== undefined) {
         const ticket = await this.cfg.store.takeTicket(auth.ticketId);
-        const live = ticket && ticket.expiresAt > receivedAt ? ticket : null;
-        const opened = openFastAuth(this.cfg.crypto, state, auth, live?.resumptionSecret ?? null);
+        // Every fast-path failure, a revoked key's ticket included, is the same RETRY_FULL.
+        const key = ticket && ticket.expiresAt > receivedAt ? this.cfg.store.getKey(ticket.keyId) : undefined;
+        const opened = openFastAuth(this.cfg.crypto, state, auth, key && ticket ? ticket.resumptionSecret : null);
         if (ticket) wipe(ticket.resumptionSecret);
-        if (opened && live) {
-          const key = this.cfg.store.getKey(live.keyId);
-          if (!key) throw new Refusal(STATUS.rejected, 'TICKET_KEY_GONE', toHex(live.keyId));
-          return { opened, key, receivedAt };
-        }
+        if (opened && key && ticket) return { opened, key, receivedAt, ticketExpiresAt: ticket.expiresAt };
         await this.vehicle.audit({ timeMs: receivedAt, path: 'fast', outcome: 'RETRY_FULL', detail: ticket ? 'TICKET_INVALID' : 'TICKET_UNKNOWN' });
         await this.sendClear(STATUS.retryFull);
         continue;
       }
       const opened = openFullAuth(this.cfg.crypto, this.vehicle.identity, state, auth);
-      const key = await resolveKey(this.vehicle, opened);
-      if (!verifyFullAuth(this.cfg.crypto, opened, key.publicKey)) throw new Refusal(STATUS.rejected, 'BAD_SIGNATURE', toHex(opened.body.keyId));
-      if (key.pendingEnrollment) await this.cfg.store.putKey(key.record);
-      return { opened, key: key.record, receivedAt };
+      try {
+        const key = await resolveKey(this.vehicle, opened);
+        if (!verifyFullAuth(this.cfg.crypto, opened, key.publicKey)) throw new Refusal(STATUS.rejected, 'BAD_SIGNATURE', toHex(opened.body.keyId));
+        const record = key.pendingEnrollment ? await this.enrollFromGrant(key.record) : key.record;
+        return { opened, key: record, receivedAt, ticketExpiresAt: Number.POSITIVE_INFINITY };
+      } catch (e) {
+        wipe(opened.keys.chain);
+        throw e;
+      }
     }
+  }
+
+  /**
+   * Files a key enrolled by a grant chain, under the registry lock: a link of its chain revoked
+   * meanwhile refuses it, and a second link enrolling the same key concurrently gets the record
+   * the first one filed (its uses are not counted twice).
+   */
+  private enrollFromGrant(record: KeyRecord): Promise<KeyRecord> {
+    const { store } = this.cfg;
+    return this.vehicle.exclusive(async () => {
+      const existing = store.getKey(record.keyId);
+      if (existing) return existing;
+      const ids = [...(record.chainGrantIds ?? []), ...(record.grantId ? [toHex(record.grantId)] : [])];
+      if (ids.some((id) => store.isGrantRevoked(fromHex(id)))) throw new Refusal(STATUS.rejected, 'GRANT_REVOKED', toHex(record.keyId));
+      await store.putKey(record);
+      return record;
+    });
+  }
+
+  /**
+   * Bookkeeping after msg 3 left: a failure here must not turn into a clear REJECTED inside a
+   * session that is already open. A lost ticket only costs the phone one fallback; it is audited.
+   */
+  private async afterAnswer(ticket: TicketRecord, audit: AuditEvent): Promise<void> {
+    try {
+      await this.cfg.store.putTicket(ticket);
+    } catch (e) {
+      await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: this.keyIdHex, outcome: 'TICKET_NOT_FILED', detail: errorCode(e) });
+    }
+    await this.vehicle.audit(audit);
   }
 
   /** Owner pairing on this link; on success the phone is enrolled as an owner and told who we are. */
@@ -174,10 +205,19 @@ export class Connection {
     }
   }
 
-  /** Derives the session and the key's next single-use ticket (filed by the caller). */
-  private establish(opened: OpenedFullAuth | OpenedFastAuth, key: KeyRecord): { established: Established; ticket: TicketRecord } {
+  /**
+   * Derives the session and the key's next single-use ticket (filed by the caller). A ticket
+   * made on the fast path keeps its predecessor's expiry: a copied ticket cannot renew itself
+   * forever, and a signed full handshake is needed at least once per TICKET_LIFETIME_MS.
+   */
+  private establish(
+    opened: OpenedFullAuth | OpenedFastAuth,
+    key: KeyRecord,
+    previousExpiry: number,
+  ): { established: Established; ticket: TicketRecord } {
     const keys = finishHandshake(this.cfg.crypto, opened);
-    const ticket = { ticketId: keys.ticketId, keyId: key.keyId, resumptionSecret: keys.resumptionSecret, expiresAt: this.cfg.clock.now() + TICKET_LIFETIME_MS };
+    const expiresAt = Math.min(previousExpiry, this.cfg.clock.now() + TICKET_LIFETIME_MS);
+    const ticket = { ticketId: keys.ticketId, keyId: key.keyId, resumptionSecret: keys.resumptionSecret, expiresAt };
     this.keyIdHex = toHex(key.keyId);
     return { established: { channel: createChannel('vehicle', keys), key, path: opened.path }, ticket };
   }
@@ -233,9 +273,17 @@ export class Connection {
     const handler = this.cfg.handlers.get(command.id);
     if (!handler) return { status: STATUS.unknownCommand };
     if (s.key.usesLeft !== undefined) {
-      // Spend the use durably before running: a crash must not give a use back.
-      s.key = { ...s.key, usesLeft: s.key.usesLeft - 1 };
-      await this.cfg.store.putKey(s.key);
+      // Spend the use durably before running (a crash must not give a use back), under the
+      // registry lock with a fresh read (two links must not both spend the last use).
+      const spent = await this.vehicle.exclusive(async () => {
+        const current = this.cfg.store.getKey(s.key.keyId);
+        if (!current || current.usesLeft === undefined || current.usesLeft <= 0) return null;
+        const next = { ...current, usesLeft: current.usesLeft - 1 };
+        await this.cfg.store.putKey(next);
+        return next;
+      });
+      if (!spent) return { status: STATUS.useLimitReached };
+      s.key = spent;
     }
     return runHandler(
       handler,

@@ -29,8 +29,16 @@ export function isManagement(id: number): boolean {
 
 type Outcome = { status: number; data?: Uint8Array; detail?: string };
 
-/** Runs one management command for an owner (policy already checked the role). */
-export async function handleManagement(vehicle: Vehicle, caller: KeyRecord, cmd: CommandMsg): Promise<Outcome> {
+/**
+ * Runs one management command for an owner (policy already checked the role), with no other
+ * registry change in between: checks such as "not the last owner" hold when the write lands.
+ */
+export function handleManagement(vehicle: Vehicle, caller: KeyRecord, cmd: CommandMsg): Promise<Outcome> {
+  return vehicle.exclusive(() => handleLocked(vehicle, caller, cmd));
+}
+
+async function handleLocked(vehicle: Vehicle, caller: KeyRecord, cmd: CommandMsg): Promise<Outcome> {
+  if (!vehicle.config.store.getKey(caller.keyId)) return { status: STATUS.notPermitted, detail: 'caller revoked' };
   try {
     switch (cmd.id) {
       case MGMT_COMMAND.listKeys:
@@ -41,7 +49,7 @@ export async function handleManagement(vehicle: Vehicle, caller: KeyRecord, cmd:
         return revokeKey(vehicle, arg(KeyArgSchema, cmd).keyId);
       case MGMT_COMMAND.revokeGrant: {
         const a = arg(GrantArgSchema, cmd);
-        await vehicle.revokeGrant(a.grantId, a.notAfter !== undefined ? a.notAfter * 1000 : undefined);
+        await vehicle.revokeGrantLocked(a.grantId, a.notAfter !== undefined ? a.notAfter * 1000 : undefined);
         return { status: STATUS.ok, detail: `grant ${toHex(a.grantId)}` };
       }
       case MGMT_COMMAND.suspendKey:
@@ -101,7 +109,7 @@ async function revokeKey(vehicle: Vehicle, keyId: Uint8Array): Promise<Outcome> 
   const target = vehicle.config.store.getKey(keyId);
   if (!target) return { status: STATUS.invalidArgument, detail: 'unknown key' };
   if (target.role === 'owner' && ownerCount(vehicle) <= 1) return { status: STATUS.notPermitted, detail: 'last owner key' };
-  await vehicle.revokeKey(keyId);
+  await vehicle.revokeKeyLocked(keyId);
   return { status: STATUS.ok, detail: `revoked ${toHex(keyId)}` };
 }
 

@@ -69,6 +69,24 @@ interface Window {
   running: boolean;
 }
 
+/** Longest pairing window, ms: a window is a physical moment, not a mode. */
+export const MAX_PAIRING_WINDOW_MS = 30 * 60_000;
+/** Attempts per window allowed at most; more would weaken the online-guessing bound. */
+export const MAX_PAIRING_ATTEMPTS = 10;
+/** Shortest pairing code accepted, characters (a generated code has 8 digits). */
+export const MIN_PAIRING_CODE_LENGTH = 6;
+
+function checkWindowOptions(o: PairingWindowOptions): void {
+  const bad = (field: string, rule: string): never => {
+    throw new UsageError('BAD_PAIRING_OPTION', `"${field}" ${rule}`);
+  };
+  if (typeof o.ttlMs !== 'number' || !Number.isFinite(o.ttlMs) || o.ttlMs <= 0 || o.ttlMs > MAX_PAIRING_WINDOW_MS) bad('ttlMs', `must be in (0, ${MAX_PAIRING_WINDOW_MS}] ms`);
+  if (o.maxAttempts !== undefined && (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1 || o.maxAttempts > MAX_PAIRING_ATTEMPTS)) bad('maxAttempts', `must be an integer in [1, ${MAX_PAIRING_ATTEMPTS}]`);
+  if (o.digits !== undefined && (!Number.isInteger(o.digits) || o.digits < MIN_PAIRING_CODE_LENGTH || o.digits > 16)) bad('digits', `must be an integer in [${MIN_PAIRING_CODE_LENGTH}, 16]`);
+  if (typeof o.code === 'string' && o.code !== 'generate' && o.code !== 'record' && [...o.code].length < MIN_PAIRING_CODE_LENGTH) bad('code', `must have at least ${MIN_PAIRING_CODE_LENGTH} characters`);
+  if (o.kdf !== undefined && (!Number.isInteger(o.kdf.logN) || o.kdf.logN < 10 || o.kdf.logN > 20)) bad('kdf.logN', 'must be an integer in [10, 20]');
+}
+
 /** Makes a verifier record from a code (factory provisioning, or openPairingWindow). */
 export function makePairingRecord(crypto: CryptoProvider, code: string, kdf: { logN: number; r: number; p: number } = DEFAULT_PAIRING_KDF): Uint8Array {
   const salt = crypto.randomBytes(16);
@@ -96,7 +114,7 @@ export class PairingWindows {
 
   /** Opens a window. Returns the code to display when the vehicle made one. */
   open(options: PairingWindowOptions, storedRecord: Uint8Array | null): { code?: string; expiresAt: number } {
-    if (!(options.ttlMs > 0)) throw new UsageError('BAD_TTL', '"ttlMs" must be a positive number of ms');
+    checkWindowOptions(options);
     const mode = options.code ?? (storedRecord ? 'record' : 'generate');
     let code: string | undefined;
     let recordBytes: Uint8Array;

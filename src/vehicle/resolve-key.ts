@@ -27,10 +27,23 @@ export async function resolveKey(vehicle: Vehicle, opened: OpenedFullAuth): Prom
   const keyId = opened.body.keyId;
   const known = vehicle.config.store.getKey(keyId);
   if (known) return { record: known, publicKey: known.publicKey, pendingEnrollment: false };
-  if (!opened.body.grants) throw new Refusal(STATUS.rejected, 'UNKNOWN_KEY', toHex(keyId));
+  if (!opened.body.grants) {
+    // Do the work an enrolled key would cost, so the reply time does not tell an unknown key
+    // from a bad signature (docs/THREAT-MODEL.md: no oracle).
+    decoyVerify(vehicle);
+    throw new Refusal(STATUS.rejected, 'UNKNOWN_KEY', toHex(keyId));
+  }
   const record = verifyGrantChain(vehicle, opened.body.grants, keyId);
   return { record, publicKey: record.publicKey, pendingEnrollment: true };
 }
+
+/** One signature verification whose result is ignored: equalises refusal timing. */
+export function decoyVerify(vehicle: Vehicle): void {
+  const { crypto } = vehicle.config;
+  crypto.verify(vehicle.identity.publicKey, DECOY_MESSAGE, DECOY_SIGNATURE);
+}
+const DECOY_MESSAGE = new Uint8Array(32);
+const DECOY_SIGNATURE = new Uint8Array(64).fill(1);
 
 /** Rights of a link in the chain, used to check that each grant only narrows them. */
 interface Rights {
@@ -42,6 +55,9 @@ interface Rights {
   usesLeft: number | undefined;
   canShare: boolean;
   depth: number;
+  /** Ancestry of this link (hex ids), carried into the enrolled record for cascading revocation. */
+  chainGrantIds: string[];
+  chainIssuerIds: string[];
 }
 
 /**
@@ -58,6 +74,8 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
   const nowMs = clock.now();
   let last: GrantBody | undefined;
   let rights: Rights | undefined;
+  const chainGrantIds: string[] = [];
+  const chainIssuerIds: string[] = [];
   for (const bytes of grants) {
     let decoded;
     try {
@@ -66,10 +84,20 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
       return fail('GRANT_MALFORMED');
     }
     const { grant, body } = decoded;
-    const issuer = rights ?? rootRights(vehicle, body.issuerKeyId, nowMs) ?? fail('GRANT_ISSUER_UNKNOWN');
-    if (!equalBytes(issuer.keyId, body.issuerKeyId)) fail('GRANT_CHAIN_BROKEN');
+    // An issuer the vehicle knows is judged by its CURRENT record (suspension, uses, expiry),
+    // not by the rights its own grant once carried.
+    const issuer = enrolledRights(vehicle, body.issuerKeyId, nowMs, fail) ?? rights;
+    if (!issuer) {
+      decoyVerify(vehicle);
+      return fail('GRANT_ISSUER_UNKNOWN');
+    }
+    // Each grant after the first must be issued by the previous grant's subject.
+    if (rights && !equalBytes(rights.keyId, body.issuerKeyId)) fail('GRANT_CHAIN_BROKEN');
     if (!issuer.canShare) fail('GRANT_ISSUER_CANNOT_SHARE');
     if (issuer.depth + 1 > MAX_GRANT_CHAIN) fail('GRANT_CHAIN_TOO_LONG');
+    // Uses cannot be divided among delegates without a shared counter: a use-limited key never shares.
+    if (issuer.usesLeft !== undefined) fail('GRANT_ISSUER_USE_LIMITED');
+    if (body.useLimit !== undefined && body.canShare) fail('GRANT_USE_LIMIT_NOT_SHAREABLE');
     if (!equalBytes(body.vehicleId, vehicle.identity.vehicleId)) fail('GRANT_WRONG_VEHICLE');
     if (!crypto.verify(issuer.publicKey, grantSignaturePayload(grant.body), grant.signature)) fail('GRANT_BAD_SIGNATURE');
     if (store.isGrantRevoked(body.grantId)) fail('GRANT_REVOKED');
@@ -79,7 +107,8 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
     if (nowMs >= notAfter) fail('GRANT_EXPIRED');
     if (notBefore < issuer.notBefore || notAfter > issuer.notAfter) fail('GRANT_ESCALATION_VALIDITY');
     if (issuer.commands !== null && !body.commands.every((c) => issuer.commands!.includes(c))) fail('GRANT_ESCALATION_COMMANDS');
-    if (issuer.usesLeft !== undefined && (body.useLimit === undefined || body.useLimit > issuer.usesLeft)) fail('GRANT_ESCALATION_USES');
+    chainGrantIds.push(toHex(body.grantId), ...issuer.chainGrantIds);
+    chainIssuerIds.push(toHex(body.issuerKeyId), ...issuer.chainIssuerIds);
     rights = {
       keyId: keyIdOf(crypto, body.subjectKey),
       publicKey: body.subjectKey,
@@ -89,6 +118,8 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
       usesLeft: body.useLimit,
       canShare: body.canShare === true,
       depth: issuer.depth + 1,
+      chainGrantIds: [...new Set(chainGrantIds)],
+      chainIssuerIds: [...new Set(chainIssuerIds)],
     };
     last = body;
   }
@@ -106,6 +137,8 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
     suspended: false,
     grantId: last.grantId,
     issuerKeyId: last.issuerKeyId,
+    chainGrantIds: rights.chainGrantIds,
+    chainIssuerIds: rights.chainIssuerIds,
     canShare: rights.canShare,
     chainDepth: rights.depth,
     ...(rights.usesLeft !== undefined ? { usesLeft: rights.usesLeft } : {}),
@@ -113,11 +146,15 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
   };
 }
 
-/** Rights of the enrolled key that issued the first grant, or undefined if it is not usable. */
-function rootRights(vehicle: Vehicle, issuerKeyId: Uint8Array, nowMs: number): Rights | undefined {
+/**
+ * Current rights of an enrolled issuer, or undefined if it is not enrolled. An enrolled issuer
+ * that is suspended or expired refuses the chain.
+ */
+function enrolledRights(vehicle: Vehicle, issuerKeyId: Uint8Array, nowMs: number, fail: (reason: string) => never): Rights | undefined {
   const key = vehicle.config.store.getKey(issuerKeyId);
-  if (!key || key.suspended) return undefined;
-  if (key.notAfter !== undefined && nowMs >= key.notAfter) return undefined;
+  if (!key) return undefined;
+  if (key.suspended) fail('GRANT_ISSUER_SUSPENDED');
+  if ((key.notAfter !== undefined && nowMs >= key.notAfter) || (key.notBefore !== undefined && nowMs < key.notBefore)) fail('GRANT_ISSUER_NOT_VALID_NOW');
   return {
     keyId: key.keyId,
     publicKey: key.publicKey,
@@ -127,5 +164,7 @@ function rootRights(vehicle: Vehicle, issuerKeyId: Uint8Array, nowMs: number): R
     usesLeft: key.usesLeft,
     canShare: key.canShare,
     depth: key.chainDepth,
+    chainGrantIds: [...(key.chainGrantIds ?? []), ...(key.grantId ? [toHex(key.grantId)] : [])],
+    chainIssuerIds: [...(key.chainIssuerIds ?? []), ...(key.issuerKeyId ? [toHex(key.issuerKeyId)] : [])],
   };
 }

@@ -28,6 +28,12 @@ export interface KeyRecord {
   /** Grant that enrolled this key, its issuer, and how deep in a chain it sits. */
   grantId?: Uint8Array;
   issuerKeyId?: Uint8Array;
+  /**
+   * Every grant id and every issuer key id of the chain that enrolled this key (hex), so that
+   * revoking any link of the chain — even one whose key never unlocked — revokes this key too.
+   */
+  chainGrantIds?: string[];
+  chainIssuerIds?: string[];
   /** Whether this key may issue grants itself. */
   canShare: boolean;
   chainDepth: number;
@@ -283,6 +289,12 @@ const num = (j: Json, k: string): number => {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${k} missing`);
   return v;
 };
+const optHexList = (j: Json, k: string): string[] | undefined => {
+  const v = j[k];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && /^[0-9a-f]+$/.test(x))) throw new Error(`${k} malformed`);
+  return v as string[];
+};
 const optNum = (j: Json, k: string): number | undefined => (j[k] === undefined ? undefined : num(j, k));
 
 function encodeIdentity(i: VehicleIdentity): Json {
@@ -304,6 +316,8 @@ function encodeKey(r: KeyRecord): Json {
     suspended: r.suspended,
     grantId: r.grantId && toHex(r.grantId),
     issuerKeyId: r.issuerKeyId && toHex(r.issuerKeyId),
+    chainGrantIds: r.chainGrantIds,
+    chainIssuerIds: r.chainIssuerIds,
     canShare: r.canShare,
     chainDepth: r.chainDepth,
     usesLeft: r.usesLeft,
@@ -327,6 +341,8 @@ function decodeKey(j: Json): KeyRecord {
     suspended: j.suspended,
     grantId: optHex(j, 'grantId'),
     issuerKeyId: optHex(j, 'issuerKeyId'),
+    chainGrantIds: optHexList(j, 'chainGrantIds'),
+    chainIssuerIds: optHexList(j, 'chainIssuerIds'),
     canShare: j.canShare,
     chainDepth: num(j, 'chainDepth'),
     usesLeft: optNum(j, 'usesLeft'),

@@ -18,6 +18,8 @@ import { Connection, type LinkInfo } from './connection.js';
 import { DEFAULT_POLICIES, type CommandPolicy } from './policy.js';
 import type { CommandHandler } from './run-handler.js';
 import { PairingWindows, type PairingWindowOptions } from './pairing.js';
+import { Mutex } from './mutex.js';
+import { wipe } from '../crypto/provider.js';
 import type { AuditEvent, KeyRecord, VehicleStore } from './store.js';
 
 /** Vehicle configuration. Every timing is on the injected clock. */
@@ -61,6 +63,8 @@ export interface VehicleConfig {
 export class Vehicle {
   readonly config: VehicleConfig;
   private handshakes = 0;
+  /** Serialises key-registry changes (revocation, management, use limits). */
+  private readonly registry = new Mutex();
   /** The pairing window and its attempt limits. */
   readonly pairing: PairingWindows;
   private readonly pool: KeyPair[] = [];
@@ -98,6 +102,7 @@ export class Vehicle {
     }
     const vehicle = new Vehicle(options, identity);
     vehicle.refillChallengePool();
+    await options.store.pruneRevocations(vehicle.config.clock.now());
     return vehicle;
   }
 
@@ -211,7 +216,11 @@ export class Vehicle {
   // ----- local admin API (the car's screen or a service tool; no radio involved) -----
 
   /** Enrolls a phone key as an owner directly (a service tool; phones normally pair with a code). */
-  async enrollOwner(publicKey: Uint8Array, name = 'owner', path: 'admin' | 'pairing' = 'admin'): Promise<KeyRecord> {
+  enrollOwner(publicKey: Uint8Array, name = 'owner', path: 'admin' | 'pairing' = 'admin'): Promise<KeyRecord> {
+    return this.registry.run(() => this.enrollOwnerLocked(publicKey, name, path));
+  }
+
+  private async enrollOwnerLocked(publicKey: Uint8Array, name: string, path: 'admin' | 'pairing'): Promise<KeyRecord> {
     const crypto = this.config.crypto;
     const compressed = crypto.validatePublicKey(publicKey);
     const keyId = keyIdOf(crypto, compressed);
@@ -239,30 +248,51 @@ export class Vehicle {
 
   /**
    * Removes a key at once, closing its open sessions. The grant that enrolled it is remembered
-   * as revoked until it expires (so it cannot be presented again), and keys it shared onwards
-   * are revoked with it.
+   * as revoked until it expires (so it cannot be presented again), and every key whose grant
+   * chain passes through it is revoked with it.
    */
-  async revokeKey(keyId: Uint8Array): Promise<void> {
-    const key = this.config.store.getKey(keyId);
-    if (!key) throw new UsageError('UNKNOWN_KEY', 'no such key');
-    if (key.grantId) await this.config.store.revokeGrant(key.grantId, key.notAfter ?? Number.MAX_SAFE_INTEGER);
-    await this.config.store.deleteKey(keyId);
-    await this.closeSessionsOf(toHex(keyId), 'key revoked');
-    await this.audit({ timeMs: this.config.clock.now(), keyId: toHex(keyId), path: 'admin', outcome: 'REVOKED' });
-    const hex = toHex(keyId);
-    for (const child of this.listKeys().filter((k) => k.issuerKeyId && toHex(k.issuerKeyId) === hex)) await this.revokeKey(child.keyId);
+  revokeKey(keyId: Uint8Array): Promise<void> {
+    return this.registry.run(() => this.revokeKeyLocked(keyId));
   }
 
   /**
-   * Revokes a grant by id, used or not: it can never be presented again, and a key it enrolled
-   * is revoked. `keepUntilMs` is the grant's expiry (kept forever when unknown).
+   * Revokes a grant by id, used or not: it can never be presented again, and every key whose
+   * grant chain contains it is revoked. `keepUntilMs` is the grant's expiry (kept forever when
+   * unknown and no enrolled key tells it).
    */
-  async revokeGrant(grantId: Uint8Array, keepUntilMs?: number): Promise<void> {
+  revokeGrant(grantId: Uint8Array, keepUntilMs?: number): Promise<void> {
+    return this.registry.run(() => this.revokeGrantLocked(grantId, keepUntilMs));
+  }
+
+  /** Runs a registry change with no other registry change in between (see Mutex). @internal */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.registry.run(fn);
+  }
+
+  /** @internal {@link revokeKey} for callers that already hold the registry lock. */
+  async revokeKeyLocked(keyId: Uint8Array): Promise<void> {
+    const { store, clock } = this.config;
+    const key = store.getKey(keyId);
+    if (!key) throw new UsageError('UNKNOWN_KEY', 'no such key');
+    if (key.grantId) await store.revokeGrant(key.grantId, key.notAfter ?? Number.MAX_SAFE_INTEGER);
+    await store.deleteKey(keyId);
+    const hex = toHex(keyId);
+    await this.closeSessionsOf(hex, 'key revoked');
+    await this.audit({ timeMs: clock.now(), keyId: hex, path: 'admin', outcome: 'REVOKED' });
+    const descendants = this.listKeys().filter((k) => k.chainIssuerIds?.includes(hex) || (k.issuerKeyId && toHex(k.issuerKeyId) === hex));
+    for (const child of descendants) if (store.getKey(child.keyId)) await this.revokeKeyLocked(child.keyId);
+    await store.pruneRevocations(clock.now());
+  }
+
+  /** @internal {@link revokeGrant} for callers that already hold the registry lock. */
+  async revokeGrantLocked(grantId: Uint8Array, keepUntilMs?: number): Promise<void> {
+    const { store, clock } = this.config;
     const hex = toHex(grantId);
-    const enrolled = this.listKeys().find((k) => k.grantId && toHex(k.grantId) === hex);
-    await this.config.store.revokeGrant(grantId, keepUntilMs ?? enrolled?.notAfter ?? Number.MAX_SAFE_INTEGER);
-    if (enrolled) await this.revokeKey(enrolled.keyId);
-    await this.audit({ timeMs: this.config.clock.now(), path: 'admin', outcome: 'GRANT_REVOKED' });
+    const holders = this.listKeys().filter((k) => (k.grantId && toHex(k.grantId) === hex) || k.chainGrantIds?.includes(hex));
+    const direct = holders.find((k) => k.grantId && toHex(k.grantId) === hex);
+    await store.revokeGrant(grantId, keepUntilMs ?? direct?.notAfter ?? Number.MAX_SAFE_INTEGER);
+    for (const k of holders) if (store.getKey(k.keyId)) await this.revokeKeyLocked(k.keyId);
+    await this.audit({ timeMs: clock.now(), path: 'admin', outcome: 'GRANT_REVOKED' });
   }
 
   /**
@@ -272,14 +302,18 @@ export class Vehicle {
    */
   async factoryReset(physicalConfirmation: { confirmed: true }): Promise<void> {
     if (physicalConfirmation?.confirmed !== true) throw new UsageError('CONFIRMATION_REQUIRED', 'factory reset requires a physical confirmation');
-    for (const c of [...this.connections]) await c.close('factory reset');
-    await this.config.store.wipeAll();
-    const identity = newIdentity(this.config.crypto);
-    await this.config.store.setIdentity(identity);
-    (this as { identity: VehicleIdentity }).identity = identity;
-    this.pool.length = 0;
-    this.refillChallengePool();
-    await this.audit({ timeMs: this.config.clock.now(), path: 'admin', outcome: 'FACTORY_RESET' });
+    await this.registry.run(async () => {
+      this.pairing.close();
+      for (const c of [...this.connections]) await c.close('factory reset');
+      await this.config.store.wipeAll();
+      const identity = newIdentity(this.config.crypto);
+      await this.config.store.setIdentity(identity);
+      wipe(this.identity.privateKey);
+      (this as { identity: VehicleIdentity }).identity = identity;
+      for (const kp of this.pool.splice(0)) wipe(kp.privateKey);
+      this.refillChallengePool();
+      await this.audit({ timeMs: this.config.clock.now(), path: 'admin', outcome: 'FACTORY_RESET' });
+    });
   }
 
   /** Recent audit records, oldest first. */

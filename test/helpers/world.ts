@@ -86,5 +86,5 @@ export async function makeWorld(vehicleOptions: Partial<VehicleOptions> = {}, se
 
 /** Waits `ms` of virtual time. */
 export function sleep(w: World, ms: number): Promise<void> {
-  return w.run(new Promise<void>((r) => w.clock.setTimeout(() => r(), ms)));
+  return w.clock.runUntilSettled(new Promise<void>((r) => w.clock.setTimeout(() => r(), ms)), { maxMs: ms + 60_000 });
 }

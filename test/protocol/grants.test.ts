@@ -6,30 +6,7 @@ import { toHex } from '../../src/crypto/bytes.js';
 import { encodeMessage, decodeMessage } from '../../src/wire/schema.js';
 import { KeyArgSchema, KeyPageSchema } from '../../src/protocol/management.js';
 import type { Phone } from '../../src/phone/phone.js';
-
-const DAY = 24 * 3600 * 1000;
-
-async function unlock(w: World, phone: Phone) {
-  const l = w.link();
-  const r = await w.run(phone.command(l.pair.phone, w.vehicle.identity.vehicleId, { id: COMMAND.unlock }).catch((e) => e));
-  await w.run(l.served);
-  return r;
-}
-
-async function share(w: World, issuer: Phone, friend: Phone, over: Partial<Parameters<Phone['shareKey']>[1]> = {}) {
-  const { text, grantId } = await w.run(
-    issuer.shareKey(w.vehicle.identity.vehicleId, {
-      subjectKey: friend.publicKey,
-      commands: [COMMAND.unlock, COMMAND.lock],
-      notBeforeMs: T0 - DAY,
-      notAfterMs: T0 + 7 * DAY,
-      name: 'friend',
-      ...over,
-    }),
-  );
-  await friend.importShare(text);
-  return { text, grantId };
-}
+import { DAY, share, unlock } from '../helpers/sharing.js';
 
 describe('offline key sharing', () => {
   it('a friend unlocks with a grant, is enrolled with narrowed rights, and fits in a QR code', async () => {

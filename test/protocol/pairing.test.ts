@@ -26,7 +26,7 @@ describe('owner pairing with a code', () => {
 
   it('refuses a wrong code, learns nothing, and locks out after the attempt limit', async () => {
     const w = await makeWorld();
-    const { code } = w.vehicle.openPairingWindow({ ttlMs: 3_600_000, kdf: FAST_KDF, maxAttempts: 3 });
+    const { code } = w.vehicle.openPairingWindow({ ttlMs: 1_800_000, kdf: FAST_KDF, maxAttempts: 3 });
     const wrong = code === '00000000' ? '11111111' : '00000000';
     const phone = await w.newPhone();
     for (let i = 0; i < 3; i++) {
