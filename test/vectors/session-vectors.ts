@@ -29,6 +29,21 @@ import { CommandSchema, ResultSchema, FrameSchema } from '../../src/protocol/mes
 import { issueGrant, decodeGrant } from '../../src/protocol/grant.js';
 import { KeyArgSchema } from '../../src/protocol/management.js';
 import { encodeMessage } from '../../src/wire/schema.js';
+import { computeVerifier, deriveSpake2PlusSecrets, proverFinish, proverStart, verifierFinish, verifierRespond } from '../../src/pairing/spake2plus.js';
+import {
+  PAIRING_ID_PROVER,
+  PAIRING_ID_VERIFIER,
+  PairConfirmSchema,
+  PairDoneSchema,
+  PairEnrollSchema,
+  PairReplySchema,
+  PairStartSchema,
+  PairWelcomeSchema,
+  pairingContext,
+  pairingKeys,
+  pairingProofPayload,
+} from '../../src/protocol/pairing.js';
+import { nonceFor } from '../../src/protocol/keyschedule.js';
 
 /** A counter-based byte stream: deterministic "randomness" for vectors only. */
 function counterRandom(seed: number): (n: number) => Uint8Array {
@@ -121,6 +136,9 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
   });
   const grantDecoded = decodeGrant(grant);
 
+  // ---- owner pairing (SPAKE2+ with small scrypt cost so the vector is quick to check) ----
+  const pairing = await pairingVector(crypto, identity, signer);
+
   return {
     description: 'ble-digital-key session protocol v1 test vectors (docs/PROTOCOL.md §12). All values hex.',
     inputs: {
@@ -175,6 +193,55 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
       revokeKeyArg: hex(encodeMessage(KeyArgSchema, { keyId: keyIdOf(crypto, friend.publicKey) })),
       revokeKeyCommand: hex(encodeMessage(CommandSchema, { id: MGMT_COMMAND.revokeKey, data: encodeMessage(KeyArgSchema, { keyId: keyIdOf(crypto, friend.publicKey) }) })),
     },
+    pairing,
     labels: Object.fromEntries(Object.entries(await import('../../src/protocol/constants.js').then((m) => m.LABELS)).map(([k, v]) => [k, hex(utf8(v))])),
+  };
+}
+
+/** One owner pairing run with fixed code, salt, scalars and ephemeral: every message in hex. */
+async function pairingVector(
+  crypto: CryptoProvider,
+  identity: { vehicleId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array },
+  signer: ReturnType<typeof createSoftwareSigner>,
+): Promise<Record<string, string>> {
+  const hex = toHex;
+  const code = '12345678';
+  const salt = fromHex('5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a');
+  const offer = { salt, logN: 10, r: 8, p: 1 };
+  const vEph = pair(crypto, '2424242424242424242424242424242424242424242424242424242424242424');
+  const challenge = createChallenge(crypto, identity, { ephemeral: vEph, pairing: offer });
+  const context = pairingContext(challenge.bytes);
+  const { w0, w1 } = deriveSpake2PlusSecrets(crypto, utf8(code), salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, { N: 2 ** offer.logN, r: offer.r, p: offer.p });
+  const { L } = computeVerifier(crypto, w0, w1);
+  const x = fromHex('6060606060606060606060606060606060606060606060606060606060606060');
+  const y = fromHex('7070707070707070707070707070707070707070707070707070707070707070');
+  const ids = { context, idProver: PAIRING_ID_PROVER, idVerifier: PAIRING_ID_VERIFIER };
+  const prover = proverStart(crypto, { w0, w1, x, ...ids });
+  const verifier = verifierRespond(crypto, { w0, L, y, ...ids }, prover.shareP);
+  const { confirmP, sharedKey } = proverFinish(prover.state, verifier.shareV, verifier.confirmV);
+  const vShared = verifierFinish(verifier.state, confirmP).sharedKey;
+  if (hex(vShared) !== hex(sharedKey)) throw new Error('vector: pairing keys differ');
+  const keys = pairingKeys(crypto, sharedKey, context);
+  const proof = await signer.sign(pairingProofPayload(keys.aad, prover.shareP, verifier.shareV));
+  const enroll = encodeMessage(PairEnrollSchema, { publicKey: signer.publicKey, signature: proof, name: 'owner' });
+  const welcome = encodeMessage(PairWelcomeSchema, { vehicleId: identity.vehicleId, publicKey: identity.publicKey, advertisingKey: new Uint8Array(32).fill(0xad) });
+  return {
+    code,
+    challenge: hex(challenge.bytes),
+    w0: hex(w0),
+    w1: hex(w1),
+    L: hex(L),
+    x: hex(x),
+    y: hex(y),
+    pairStart: hex(encodeMessage(PairStartSchema, { shareP: prover.shareP })),
+    pairReply: hex(encodeMessage(PairReplySchema, { shareV: verifier.shareV, confirmV: verifier.confirmV })),
+    sharedKey: hex(sharedKey),
+    kP2V: hex(keys.p2v),
+    kV2P: hex(keys.v2p),
+    aad: hex(keys.aad),
+    pairEnrollPlaintext: hex(enroll),
+    pairConfirm: hex(encodeMessage(PairConfirmSchema, { confirmP, sealed: crypto.aeadSeal(keys.p2v, nonceFor(0), enroll, keys.aad) })),
+    pairWelcomePlaintext: hex(welcome),
+    pairDone: hex(encodeMessage(PairDoneSchema, { sealed: crypto.aeadSeal(keys.v2p, nonceFor(0), welcome, keys.aad) })),
   };
 }
