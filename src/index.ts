@@ -26,3 +26,6 @@ export type { CommandHandler, CommandContext } from './vehicle/run-handler.js';
 export type { LinkInfo } from './vehicle/connection.js';
 export { Phone, PhoneSession, expectOk, type CommandRequest, type CommandResult, type PhoneOptions, type ConnectOptions } from './phone/phone.js';
 export { PhoneStore, type PairedVehicle, type StoredTicket } from './phone/store.js';
+export { makePairingRecord, type PairingWindowOptions } from './vehicle/pairing.js';
+export type { PairOptions } from './phone/pairing.js';
+export { KeyArgSchema, GrantArgSchema, PageArgSchema, KeyPageSchema, AuditPageSchema, type KeyInfo, type AuditInfo } from './protocol/management.js';
