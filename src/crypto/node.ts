@@ -82,6 +82,29 @@ function pad32(buf: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * ECDH objects of private keys this provider has already loaded, keyed by the caller's buffer.
+ * `ECDH.setPrivateKey` recomputes the public key (a full scalar multiplication), which would
+ * double the cost of every ECDH; a key pair made by generateKeyPair, or a long-lived identity
+ * key, is loaded once. The entry is checked against the buffer's current bytes, so a wiped or
+ * reused buffer never reaches a stale key; entries go with their buffer (WeakMap).
+ */
+const ecdhHandles = new WeakMap<Uint8Array, ECDH>();
+
+function ecdhHandleFor(privateKey: Uint8Array): ECDH {
+  const cached = ecdhHandles.get(privateKey);
+  if (cached) {
+    const current = pad32(takeSecret(cached.getPrivateKey()));
+    const same = current.every((b, i) => b === privateKey[i]);
+    current.fill(0);
+    if (same) return cached;
+  }
+  const ecdh = createECDH(CURVE);
+  guard('INVALID_PRIVATE_KEY', 'private key import', () => ecdh.setPrivateKey(privateKey));
+  ecdhHandles.set(privateKey, ecdh);
+  return ecdh;
+}
+
 function guard<T>(code: string, what: string, fn: () => T): T {
   try {
     return fn();
@@ -216,10 +239,9 @@ export function createNodeProvider(): CryptoProvider {
     generateKeyPair(): KeyPair {
       const ecdh = createECDH(CURVE);
       ecdh.generateKeys();
-      return {
-        privateKey: pad32(takeSecret(ecdh.getPrivateKey())),
-        publicKey: toPlain(ecdh.getPublicKey(null, 'compressed')),
-      };
+      const privateKey = pad32(takeSecret(ecdh.getPrivateKey()));
+      ecdhHandles.set(privateKey, ecdh);
+      return { privateKey, publicKey: toPlain(ecdh.getPublicKey(null, 'compressed')) };
     },
 
     publicKeyFromPrivate(privateKey: Uint8Array): Uint8Array {
@@ -240,8 +262,7 @@ export function createNodeProvider(): CryptoProvider {
     ecdh(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
       checkPrivateKey(privateKey);
       checkPublicKeyFraming(peerPublicKey, 'peerPublicKey');
-      const ecdh = createECDH(CURVE);
-      guard('INVALID_PRIVATE_KEY', 'private key import', () => ecdh.setPrivateKey(privateKey));
+      const ecdh = ecdhHandleFor(privateKey);
       let shared: Buffer;
       try {
         // computeSecret validates the peer point (on curve, coordinates < p) and returns x only.
