@@ -68,7 +68,8 @@ async function main(): Promise<void> {
     const s = pair.stats.snapshot();
     const msgs = s.toVehicle.messages + s.toPhone.messages;
     const bytes = s.toVehicle.airBytes + s.toPhone.airBytes;
-    const verdict = out instanceof DigitalKeyError ? `refused: ${out.code}${out.mayHaveSucceeded ? ' (may have run)' : ''}` : 'ok';
+    // A clear REJECTED is unauthenticated, so the phone flags that it cannot prove nothing ran.
+    const verdict = out instanceof DigitalKeyError ? `refused: ${out.code}${out.mayHaveSucceeded ? ' (unauthenticated answer: mayHaveSucceeded)' : ''}` : 'ok';
     console.log(`  ▸ ${title}\n      ${msgs} messages, ${bytes} bytes on air, ${(t1 - t0).toFixed(1)} ms simulated → ${verdict}`);
     return out;
   }
