@@ -4,7 +4,7 @@
  * falls inside a side's windows must be most of that window, and the rest — CBOR, store,
  * audit, promise hops — must be small and stable.
  */
-import type { CryptoProvider } from '../src/crypto/provider.js';
+import type { CryptoProvider } from '../../src/crypto/provider.js';
 
 /** Methods whose time is counted. `group` and `name` pass through untouched. */
 const TIMED = [

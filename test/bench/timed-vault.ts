@@ -4,7 +4,7 @@
  * what this counts. The scale rows use it to split the vehicle's time into store writes and the
  * rest of authentication (docs/BENCHMARKS.md §Scale).
  */
-import type { Vault } from '../src/store/vault.js';
+import type { Vault } from '../../src/store/vault.js';
 
 /** Vault methods that are timed. */
 const METHODS = ['get', 'put', 'putMany', 'delete', 'list', 'appendLog', 'readLog', 'close'] as const;

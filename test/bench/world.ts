@@ -3,18 +3,18 @@
  * provider instance of the same kind (phone and vehicle on one provider per row), so the crypto
  * time of each side can be told apart.
  */
-import { createNobleProvider } from '../src/crypto/noble.js';
-import { createNodeProvider } from '../src/crypto/node.js';
-import type { CryptoProvider } from '../src/crypto/provider.js';
-import { createSoftwareSigner } from '../src/crypto/signer.js';
-import { createMemoryVault } from '../src/store/memory-vault.js';
-import type { Vault } from '../src/store/vault.js';
-import { VirtualClock } from '../src/transport/mock/index.js';
-import { Vehicle } from '../src/vehicle/vehicle.js';
-import { openVehicleStore } from '../src/vehicle/store.js';
-import { Phone } from '../src/phone/phone.js';
-import { PhoneStore } from '../src/phone/store.js';
-import { COMMAND } from '../src/protocol/constants.js';
+import { createNobleProvider } from '../../src/crypto/noble.js';
+import { createNodeProvider } from '../../src/crypto/node.js';
+import type { CryptoProvider } from '../../src/crypto/provider.js';
+import { createSoftwareSigner } from '../../src/crypto/signer.js';
+import { createMemoryVault } from '../../src/store/memory-vault.js';
+import type { Vault } from '../../src/store/vault.js';
+import { VirtualClock } from '../../src/transport/mock/index.js';
+import { Vehicle } from '../../src/vehicle/vehicle.js';
+import { openVehicleStore } from '../../src/vehicle/store.js';
+import { Phone } from '../../src/phone/phone.js';
+import { PhoneStore } from '../../src/phone/store.js';
+import { COMMAND } from '../../src/protocol/constants.js';
 import { timeCrypto, type TimedCrypto } from './timed-crypto.js';
 import { timeVault, type TimedVault } from './timed-vault.js';
 

@@ -9,8 +9,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { openFileVault } from '../src/store/file-vault.js';
-import { STATE_COUNT_BYTES, stateEntryBytes, type Vault } from '../src/store/vault.js';
+import { openFileVault } from '../../src/store/file-vault.js';
+import { STATE_COUNT_BYTES, stateEntryBytes, type Vault } from '../../src/store/vault.js';
 import { copyVault } from './map-vault.js';
 import { median } from './stats.js';
 

@@ -13,7 +13,7 @@ import os from 'node:os';
 import { INTERVALS_MS, LATENCY_MTU, MTUS, measureProvider, type ProviderReport } from './flows.js';
 import { formatReport, judgeTargets, type BenchResult } from './report.js';
 import { measureScale } from './scale.js';
-import { DEFAULT_PACKETS_PER_EVENT } from '../src/transport/mock/index.js';
+import { DEFAULT_PACKETS_PER_EVENT } from '../../src/transport/mock/index.js';
 import { PROVIDERS, type ProviderName } from './world.js';
 
 const argv = process.argv.slice(2);

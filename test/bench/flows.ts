@@ -14,7 +14,7 @@ import { FLOWS, runSession, type CpuModel, type FlowName, type SessionResult } f
 import { median, sum, summarize, us, round, type Summary } from './stats.js';
 import { makeTeslaWorld, runTeslaSession, type TeslaSessionResult } from './tesla-model.js';
 import { makeBenchWorld, newProvider, type BenchWorld, type ProviderName } from './world.js';
-import type { MockTraceEvent } from '../src/transport/mock/index.js';
+import type { MockTraceEvent } from '../../src/transport/mock/index.js';
 
 /** ATT MTUs whose GATT operation counts are reported. */
 export const MTUS: readonly number[] = [23, 185, 247];

@@ -11,10 +11,10 @@
  *   full1  ECDH ×1 + ECDSA verify + SHA-256 ×4 + HKDF ×6 + AEAD open + seal  ("ECDH + verify + KDF + AEAD")
  *   fast   ECDH ×1 + SHA-256 ×4 + HKDF ×6 + AEAD open + seal
  */
-import type { CryptoProvider } from '../src/crypto/provider.js';
-import { COMMAND, KEY_ID_BYTES, TICKET_ID_BYTES } from '../src/protocol/constants.js';
-import { FastAuthBodySchema, FullAuthBodySchema, ResultSchema } from '../src/protocol/messages.js';
-import { encodeMessage } from '../src/wire/schema.js';
+import type { CryptoProvider } from '../../src/crypto/provider.js';
+import { COMMAND, KEY_ID_BYTES, TICKET_ID_BYTES } from '../../src/protocol/constants.js';
+import { FastAuthBodySchema, FullAuthBodySchema, ResultSchema } from '../../src/protocol/messages.js';
+import { encodeMessage } from '../../src/wire/schema.js';
 
 /** The floor variants. */
 export type FloorName = 'full' | 'full1' | 'fast';

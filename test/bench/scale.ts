@@ -2,19 +2,18 @@
  * Scale rows: the vehicle's full-path CPU per unlock with 10, 1,000 and 10,000 enrolled keys and
  * 1,000 revoked grants, on the native provider (docs/BENCHMARKS.md §Scale).
  *
- * Keys are enrolled with `Vehicle.enrollOwner` into a bench Map vault (the memory vault copies its
- * whole state on every write, so 10,000 one-by-one enrollments would take about a minute), then
- * copied in one batch into the vault the rows run on:
+ * Keys are enrolled with `Vehicle.enrollOwner` into a bench Map vault (fast to fill: it skips
+ * the memory vault's per-write checks), then copied in one batch into the vault the rows run on:
  * - `memory`: the library's memory vault, as shipped — what a vehicle gets today;
  * - `map`: the bench's O(1) vault — the same protocol with store writes that do not grow with
  *   the store, to tell the cost of lookups from the cost of writes.
  * Within a pass every key count is measured in turn each iteration, so drift hits all rows alike.
  */
-import { createMemoryVault } from '../src/store/memory-vault.js';
-import { VirtualClock } from '../src/transport/mock/index.js';
+import { createMemoryVault } from '../../src/store/memory-vault.js';
+import { VirtualClock } from '../../src/transport/mock/index.js';
 import { measureFileCommit } from './file-commit.js';
 import { copyVault, createMapVault } from './map-vault.js';
-import type { Vault } from '../src/store/vault.js';
+import type { Vault } from '../../src/store/vault.js';
 import { runSession } from './session.js';
 import { median, sum, us } from './stats.js';
 import { timeVault } from './timed-vault.js';
@@ -85,8 +84,8 @@ async function measureWorlds(worlds: BenchWorld[], runs: number, warmup: number,
 /**
  * Measures the scale rows: `warmup` then `runs` full-path unlocks per world. The Map-vault worlds
  * run in one pass and the memory-vault worlds in another, each pass interleaving its three key
- * counts: the memory vault's whole-state copies make megabytes of garbage per unlock at 10,000
- * keys, and the collector would otherwise charge part of it to the Map-vault rows.
+ * counts, so garbage made by one vault's writes is not charged by the collector to the other's
+ * rows (the memory vault once copied its whole state per write; it now writes only the change).
  */
 export async function measureScale(runs: number, warmup: number, log: (s: string) => void): Promise<ScaleRow[]> {
   const rows: Array<{ keys: number; memory: BenchWorld; map: BenchWorld; setup: Vault }> = [];

@@ -7,9 +7,9 @@
  * result is in the app's hands when `Phone.connect` resolves, plus — in model mode — the phone's
  * processing of msg 3, which no send ends and so no delay models.
  */
-import { COMMAND } from '../src/protocol/constants.js';
-import { createMockLinkPair, type MockLinkOptions, type MockStatsSnapshot } from '../src/transport/mock/index.js';
-import type { CommandRequest, ConnectOptions } from '../src/phone/phone.js';
+import { COMMAND } from '../../src/protocol/constants.js';
+import { createMockLinkPair, type MockLinkOptions, type MockStatsSnapshot } from '../../src/transport/mock/index.js';
+import type { CommandRequest, ConnectOptions } from '../../src/phone/phone.js';
 import { SideTimer, TimingLink } from './timing-link.js';
 import type { BenchWorld } from './world.js';
 

@@ -5,7 +5,7 @@
  * scale rows, to separate the cost of the protocol's lookups from the cost of the store's
  * writes (docs/BENCHMARKS.md §Scale).
  */
-import type { Vault } from '../src/store/vault.js';
+import type { Vault } from '../../src/store/vault.js';
 
 /** Creates an empty Map-backed vault. */
 export function createMapVault(): Vault {

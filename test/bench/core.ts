@@ -8,12 +8,12 @@
  *
  * The phone's messages are made outside the timed region with the phone-side functions.
  */
-import type { CryptoProvider } from '../src/crypto/provider.js';
-import { closeChannel, createChannel, sealFrame } from '../src/protocol/channel.js';
-import { COMMAND, RESUMPTION_SECRET_BYTES, TICKET_ID_BYTES } from '../src/protocol/constants.js';
-import { keyIdOf } from '../src/protocol/keyschedule.js';
-import { ResultSchema } from '../src/protocol/messages.js';
-import { consumeChallenge, createFastAuth, createFullAuth, prepareFullAuth } from '../src/protocol/phone-handshake.js';
+import type { CryptoProvider } from '../../src/crypto/provider.js';
+import { closeChannel, createChannel, sealFrame } from '../../src/protocol/channel.js';
+import { COMMAND, RESUMPTION_SECRET_BYTES, TICKET_ID_BYTES } from '../../src/protocol/constants.js';
+import { keyIdOf } from '../../src/protocol/keyschedule.js';
+import { ResultSchema } from '../../src/protocol/messages.js';
+import { consumeChallenge, createFastAuth, createFullAuth, prepareFullAuth } from '../../src/protocol/phone-handshake.js';
 import {
   consumeAuth,
   createChallenge,
@@ -22,8 +22,8 @@ import {
   openFullAuth,
   verifyFullAuth,
   type VehicleIdentity,
-} from '../src/protocol/vehicle-handshake.js';
-import { encodeMessage } from '../src/wire/schema.js';
+} from '../../src/protocol/vehicle-handshake.js';
+import { encodeMessage } from '../../src/wire/schema.js';
 
 /** Fixed keys of the core runs. */
 export interface CoreCase {

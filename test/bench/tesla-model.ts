@@ -18,10 +18,10 @@
  * seal and one open per side. Stand-ins: SHA-256 for the SHA-1 in K's derivation and AES-256-GCM
  * for Tesla's AES-128-GCM (the provider has neither; both cost about the same at these sizes).
  */
-import { concatBytes, equalBytes, utf8 } from '../src/crypto/bytes.js';
-import type { CryptoProvider } from '../src/crypto/provider.js';
-import { createMockLinkPair, VirtualClock, type MockLinkOptions, type MockStatsSnapshot } from '../src/transport/mock/index.js';
-import type { Link } from '../src/transport/link.js';
+import { concatBytes, equalBytes, utf8 } from '../../src/crypto/bytes.js';
+import type { CryptoProvider } from '../../src/crypto/provider.js';
+import { createMockLinkPair, VirtualClock, type MockLinkOptions, type MockStatsSnapshot } from '../../src/transport/mock/index.js';
+import type { Link } from '../../src/transport/link.js';
 import { pbBytes, pbDecode, pbEncode, pbNumber } from './protobuf.js';
 import { SideTimer, TimingLink } from './timing-link.js';
 import type { CpuModel } from './session.js';

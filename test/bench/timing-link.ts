@@ -15,8 +15,8 @@
  * - In model mode each send is delayed by that window's measured CPU, in virtual time, so the
  *   connection-event alignment of a slow reply is simulated (`delaysMs`).
  */
-import type { Clock } from '../src/transport/clock.js';
-import type { Link, LinkCloseInfo, LinkOpOptions } from '../src/transport/link.js';
+import type { Clock } from '../../src/transport/clock.js';
+import type { Link, LinkCloseInfo, LinkOpOptions } from '../../src/transport/link.js';
 
 /** One side's busy windows. */
 export class SideTimer {
