@@ -9,7 +9,8 @@ import type { Link } from '../transport/link.js';
 import { decodeMessage, encodeMessage } from '../wire/schema.js';
 import { deriveSpake2PlusSecrets, proverFinish, proverStart } from '../pairing/spake2plus.js';
 import { nonceFor } from '../protocol/keyschedule.js';
-import { ChallengeSchema, FrameSchema } from '../protocol/messages.js';
+import { ChallengeSchema } from '../protocol/messages.js';
+import { clearStatusOf } from '../protocol/channel.js';
 import {
   PAIRING_ID_PROVER,
   PAIRING_ID_VERIFIER,
@@ -22,6 +23,7 @@ import {
   pairingContext,
   pairingKeys,
   pairingProofPayload,
+  scryptParamsOf,
 } from '../protocol/pairing.js';
 import type { Phone } from './phone.js';
 import type { PairedVehicle } from './store.js';
@@ -47,11 +49,7 @@ export async function pairWithCode(phone: Phone, link: Link, code: string, optio
   if (!challenge.pairing) throw new ProtocolError('PAIRING_NOT_OPEN', 'the vehicle has no pairing window open: start pairing in the car first');
   const offer = challenge.pairing;
   const context = pairingContext(challengeBytes);
-  const { w0, w1 } = deriveSpake2PlusSecrets(crypto, new TextEncoder().encode(code), offer.salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, {
-    N: 2 ** offer.logN,
-    r: offer.r,
-    p: offer.p,
-  });
+  const { w0, w1 } = deriveSpake2PlusSecrets(crypto, new TextEncoder().encode(code), offer.salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, scryptParamsOf(offer));
   const { state, shareP } = proverStart(crypto, { w0, w1, context, idProver: PAIRING_ID_PROVER, idVerifier: PAIRING_ID_VERIFIER });
   wipe(w0, w1);
   await link.send(encodeMessage(PairStartSchema, { shareP }), { timeoutMs });
@@ -90,12 +88,8 @@ function decodeReply(bytes: Uint8Array) {
   try {
     return decodeMessage(PairReplySchema, bytes);
   } catch (e) {
-    let status: number | undefined;
-    try {
-      status = decodeMessage(FrameSchema, bytes).status;
-    } catch {
-      throw e;
-    }
+    const status = clearStatusOf(bytes);
+    if (status === undefined) throw e;
     throw new AuthenticationError('PAIRING_REFUSED', `the vehicle refused to pair (status ${status}): the window may be closed, locked out or backing off`);
   }
 }

@@ -13,10 +13,10 @@ import { AuthenticationError, DigitalKeyError, PolicyError, ProtocolError, Timeo
 import type { Clock } from '../transport/clock.js';
 import { systemClock } from '../transport/clock.js';
 import type { Link } from '../transport/link.js';
-import { closeChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
+import { clearStatusOf, closeChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
 import { COMMAND, COMMAND_FLAG, RECHALLENGE_COMMAND, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
 import { keyIdOf } from '../protocol/keyschedule.js';
-import { CommandSchema, FrameSchema, ResultSchema, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
+import { CommandSchema, ResultSchema, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
 import {
   consumeChallenge,
   consumeResult,
@@ -202,7 +202,7 @@ export class Phone {
     try {
       return consumeChallenge(this.crypto, vehicle, bytes);
     } catch (e) {
-      if (isClearStatus(bytes, STATUS.busy)) throw new TransportError('VEHICLE_BUSY', 'the vehicle is busy with other phones; retry shortly');
+      if (clearStatusOf(bytes) === STATUS.busy) throw new TransportError('VEHICLE_BUSY', 'the vehicle is busy with other phones; retry shortly');
       throw e;
     }
   }
@@ -272,7 +272,7 @@ export class PhoneSession {
     } catch (e) {
       throw afterSend(e);
     }
-    if ('status' in frame) throw clearStatusError(frame.status, true, true);
+    if ('status' in frame) throw clearStatusError(frame.status, 'the vehicle ended the session');
     return expectOk(toResult(decodeMessage(ResultSchema, frame.plaintext)));
   }
 
@@ -318,7 +318,7 @@ export class PhoneSession {
       outcome = this.consume(state, await this.receive(true, signal));
       this.path = 'full';
     }
-    if (outcome.kind === 'clear') throw clearStatusError(outcome.status, false, true);
+    if (outcome.kind === 'clear') throw clearStatusError(outcome.status, 'the vehicle refused this key');
     this.channel = outcome.channel;
     this.firstResult = toResult(outcome.result);
     // The result is the app's; the bookkeeping below runs after it (connect awaits it first).
@@ -377,11 +377,11 @@ function afterSend(e: unknown): DigitalKeyError {
  * Result. After the command has left the phone it therefore cannot prove the command did not
  * run, so `mayHaveSucceeded` is true.
  */
-function clearStatusError(status: number, inSession: boolean, afterSend: boolean): DigitalKeyError {
-  const options = { mayHaveSucceeded: afterSend };
+function clearStatusError(status: number, refusal: string): DigitalKeyError {
+  const options = { mayHaveSucceeded: true };
   if (status === STATUS.busy) return new TransportError('VEHICLE_BUSY', 'the vehicle is busy with other phones; retry shortly', options);
   // The vehicle says nothing more on purpose (no oracle).
-  return new AuthenticationError('REJECTED', inSession ? 'the vehicle ended the session' : 'the vehicle refused this key', options);
+  return new AuthenticationError('REJECTED', refusal, options);
 }
 
 function toResult(r: ResultMsg): CommandResult {
@@ -395,12 +395,4 @@ export function expectOk(r: CommandResult): CommandResult {
   if (r.ok) return r;
   const mayHaveSucceeded = r.status === STATUS.handlerTimeout;
   throw new PolicyError(r.code, `the vehicle refused the command: ${r.code}`, { mayHaveSucceeded, retryable: mayHaveSucceeded || r.status === STATUS.freshChallengeRequired });
-}
-
-function isClearStatus(bytes: Uint8Array, status: number): boolean {
-  try {
-    return decodeMessage(FrameSchema, bytes).status === status;
-  } catch {
-    return false;
-  }
 }

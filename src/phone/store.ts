@@ -6,8 +6,8 @@
  * Keystore). On a phone, back the Vault with Keychain / Keystore-encrypted storage
  * (docs/STORAGE.md): tickets are secrets.
  */
-import { StoreError } from '../errors.js';
 import { fromHex, toHex } from '../crypto/bytes.js';
+import { encodeRecord, hexField, num, optHex, optHexList, parseRecord, str } from '../store/json-record.js';
 import type { Vault } from '../store/vault.js';
 
 /** A vehicle this phone can open. */
@@ -28,8 +28,6 @@ export interface StoredTicket {
   expiresAt: number;
 }
 
-const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: true });
 
 /** Typed phone state over a Vault. */
 export class PhoneStore {
@@ -60,7 +58,7 @@ export class PhoneStore {
       grants: v.grants?.map(toHex),
       advertisingKey: v.advertisingKey && toHex(v.advertisingKey),
     };
-    await this.vault.put(`v.${toHex(v.vehicleId)}`, enc.encode(JSON.stringify(json)));
+    await this.vault.put(`v.${toHex(v.vehicleId)}`, encodeRecord(json));
   }
 
   /** Forgets a vehicle and its ticket. */
@@ -78,33 +76,26 @@ export class PhoneStore {
     const bytes = await this.vault.get(name);
     if (!bytes) return null;
     await this.vault.delete(name);
-    try {
-      const j = JSON.parse(dec.decode(bytes)) as Record<string, unknown>;
-      return { ticketId: fromHex(String(j.ticketId)), resumptionSecret: fromHex(String(j.resumptionSecret)), expiresAt: Number(j.expiresAt) };
-    } catch (cause) {
-      throw new StoreError('STORE_CORRUPT', `phone store record ${name} is unreadable`, { cause });
-    }
+    return parseRecord(bytes, 'phone', name, (j) => ({ ticketId: hexField(j, 'ticketId'), resumptionSecret: hexField(j, 'resumptionSecret'), expiresAt: num(j, 'expiresAt') }));
   }
 
   /** Files the vehicle's next ticket. */
   async putTicket(vehicleId: Uint8Array, t: StoredTicket): Promise<void> {
     const json = { ticketId: toHex(t.ticketId), resumptionSecret: toHex(t.resumptionSecret), expiresAt: t.expiresAt };
-    await this.vault.put(`t.${toHex(vehicleId)}`, enc.encode(JSON.stringify(json)));
+    await this.vault.put(`t.${toHex(vehicleId)}`, encodeRecord(json));
   }
 }
 
 function decodeVehicle(bytes: Uint8Array): PairedVehicle {
-  try {
-    const j = JSON.parse(dec.decode(bytes)) as Record<string, unknown>;
-    const grants = Array.isArray(j.grants) ? j.grants.map((g) => fromHex(String(g))) : undefined;
+  return parseRecord(bytes, 'phone', 'vehicle', (j) => {
+    const grants = j.grants === undefined ? undefined : (optHexList(j, 'grants') ?? []).map(fromHex);
+    const advertisingKey = optHex(j, 'advertisingKey');
     return {
-      vehicleId: fromHex(String(j.vehicleId)),
-      publicKey: fromHex(String(j.publicKey)),
-      name: String(j.name),
+      vehicleId: hexField(j, 'vehicleId'),
+      publicKey: hexField(j, 'publicKey'),
+      name: str(j, 'name'),
       ...(grants ? { grants } : {}),
-      ...(typeof j.advertisingKey === 'string' ? { advertisingKey: fromHex(j.advertisingKey) } : {}),
+      ...(advertisingKey ? { advertisingKey } : {}),
     };
-  } catch (cause) {
-    throw new StoreError('STORE_CORRUPT', 'phone store vehicle record is unreadable', { cause });
-  }
+  });
 }

@@ -79,6 +79,19 @@ export function openFrame(crypto: CryptoProvider, ch: Channel, bytes: Uint8Array
   return { plaintext };
 }
 
+/**
+ * The clear status carried by `bytes` if they are a Frame with one (REJECTED, RETRY_FULL,
+ * BUSY), else undefined. For places that expect another message and must recognise a refusal
+ * in its stead (msg 1, the pairing reply). Never throws.
+ */
+export function clearStatusOf(bytes: Uint8Array): number | undefined {
+  try {
+    return decodeMessage(FrameSchema, bytes).status;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Closes the channel and wipes its keys. Idempotent. */
 export function closeChannel(ch: Channel): void {
   ch.open = false;

@@ -33,15 +33,25 @@ export interface PairingOfferMsg {
   r: number;
   p: number;
 }
+/** Smallest and largest scrypt log2(N) a pairing may use: the bounds cap a phone's work. */
+export const MIN_PAIRING_LOG_N = 10;
+export const MAX_PAIRING_LOG_N = 20;
+
+/**
+ * The scrypt fields shared by the offer (on the air) and the verifier record (on the vehicle),
+ * so their bounds cannot drift apart.
+ */
+export const PAIRING_KDF_FIELDS = {
+  salt: { key: 0, type: t.bytes({ min: 16, max: 32 }) },
+  logN: { key: 1, type: t.uint({ min: MIN_PAIRING_LOG_N, max: MAX_PAIRING_LOG_N }) },
+  r: { key: 2, type: t.uint({ min: 1, max: 16 }) },
+  p: { key: 3, type: t.uint({ min: 1, max: 4 }) },
+} as const;
+
 /** Schema of {@link PairingOfferMsg}. Bounds cap the work a vehicle can ask of a phone. */
 export const PairingOfferSchema = defineSchema<PairingOfferMsg>('PairingOffer', {
   maxBytes: 48,
-  fields: {
-    salt: { key: 0, type: t.bytes({ min: 16, max: 32 }) },
-    logN: { key: 1, type: t.uint({ min: 10, max: 20 }) },
-    r: { key: 2, type: t.uint({ min: 1, max: 16 }) },
-    p: { key: 3, type: t.uint({ min: 1, max: 4 }) },
-  },
+  fields: PAIRING_KDF_FIELDS,
 });
 
 /** Msg 1, vehicle → phone: offered versions, a fresh single-use vehicle ephemeral key, and the pairing offer while a window is open. */

@@ -18,6 +18,7 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { concatBytes, utf8 } from '../crypto/bytes.js';
 import { defineSchema, t } from '../wire/schema.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, VEHICLE_ID_BYTES } from './constants.js';
+import { PAIRING_KDF_FIELDS } from './messages.js';
 
 /** SPAKE2+ share size (uncompressed P-256 point), bytes. */
 export const SHARE_BYTES = 65;
@@ -116,6 +117,11 @@ export const PairWelcomeSchema = defineSchema<PairWelcomeMsg>('PairWelcome', {
 /** Every pairing schema, for the fuzz harness. */
 export const PAIRING_SCHEMAS = [PairStartSchema, PairReplySchema, PairConfirmSchema, PairDoneSchema, PairEnrollSchema, PairWelcomeSchema] as const;
 
+/** scrypt parameters of an offer or record (the output length is fixed by SPAKE2+). */
+export function scryptParamsOf(kdf: { logN: number; r: number; p: number }): { N: number; r: number; p: number } {
+  return { N: 2 ** kdf.logN, r: kdf.r, p: kdf.p };
+}
+
 /** The SPAKE2+ context for a run bound to this exact Challenge. */
 export function pairingContext(challengeBytes: Uint8Array): Uint8Array {
   return concatBytes(utf8(LABEL_CONTEXT), challengeBytes);
@@ -149,10 +155,7 @@ export interface PairingRecordMsg {
 export const PairingRecordSchema = defineSchema<PairingRecordMsg>('PairingRecord', {
   maxBytes: 160,
   fields: {
-    salt: { key: 0, type: t.bytes({ min: 16, max: 32 }) },
-    logN: { key: 1, type: t.uint({ min: 10, max: 20 }) },
-    r: { key: 2, type: t.uint({ min: 1, max: 16 }) },
-    p: { key: 3, type: t.uint({ min: 1, max: 4 }) },
+    ...PAIRING_KDF_FIELDS,
     w0: { key: 4, type: t.bytes({ len: 32 }) },
     L: { key: 5, type: t.bytes({ len: SHARE_BYTES }) },
   },

@@ -6,7 +6,6 @@
  */
 import { fromHex, toHex } from '../crypto/bytes.js';
 import { wipe } from '../crypto/provider.js';
-import { DigitalKeyError } from '../errors.js';
 import type { Link } from '../transport/link.js';
 import { COMMAND_FLAG, RECHALLENGE_COMMAND, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
 import { closeChannel, createChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
@@ -28,6 +27,7 @@ import { runHandler } from './run-handler.js';
 import type { AuditEvent, KeyRecord, TicketRecord } from './store.js';
 import type { Vehicle } from './vehicle.js';
 import { resolveKey } from './resolve-key.js';
+import { Refusal, errorCode } from './refusal.js';
 import { handleManagement, isManagement } from './management.js';
 import { PairingWindows } from './pairing.js';
 
@@ -42,17 +42,6 @@ interface Established {
   channel: Channel;
   key: KeyRecord;
   path: 'full' | 'fast';
-}
-
-/** A refusal: the clear status sent to the phone and the reason kept for audit. */
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly detail: string,
-    readonly keyIdHex?: string,
-  ) {
-    super(detail);
-  }
 }
 
 /** @internal Drives one link. */
@@ -172,8 +161,7 @@ export class Connection {
     return this.vehicle.exclusive(async () => {
       const existing = store.getKey(record.keyId);
       if (existing) return existing;
-      const ids = [...(record.chainGrantIds ?? []), ...(record.grantId ? [toHex(record.grantId)] : [])];
-      if (ids.some((id) => store.isGrantRevoked(fromHex(id)))) throw new Refusal(STATUS.rejected, 'GRANT_REVOKED', toHex(record.keyId));
+      if ((record.chainGrantIds ?? []).some((id) => store.isGrantRevoked(fromHex(id)))) throw new Refusal(STATUS.rejected, 'GRANT_REVOKED', toHex(record.keyId));
       await store.putKey(record);
       return record;
     });
@@ -313,11 +301,3 @@ export class Connection {
     await this.link.send(encodeMessage(FrameSchema, { status }), { timeoutMs: this.cfg.handshakeTimeoutMs }).catch(() => undefined);
   }
 }
-
-function errorCode(e: unknown): string {
-  if (e instanceof Refusal) return e.detail;
-  if (e instanceof DigitalKeyError) return e.code;
-  return 'INTERNAL';
-}
-
-export { Refusal };

@@ -27,9 +27,10 @@ import {
   pairingContext,
   pairingKeys,
   pairingProofPayload,
+  scryptParamsOf,
   type PairingRecordMsg,
 } from '../protocol/pairing.js';
-import type { PairingOfferMsg } from '../protocol/messages.js';
+import { MAX_PAIRING_LOG_N, MIN_PAIRING_LOG_N, type PairingOfferMsg } from '../protocol/messages.js';
 import { nonceFor } from '../protocol/keyschedule.js';
 
 /** Default attempts per window before lockout. */
@@ -84,13 +85,13 @@ function checkWindowOptions(o: PairingWindowOptions): void {
   if (o.maxAttempts !== undefined && (!Number.isInteger(o.maxAttempts) || o.maxAttempts < 1 || o.maxAttempts > MAX_PAIRING_ATTEMPTS)) bad('maxAttempts', `must be an integer in [1, ${MAX_PAIRING_ATTEMPTS}]`);
   if (o.digits !== undefined && (!Number.isInteger(o.digits) || o.digits < MIN_PAIRING_CODE_LENGTH || o.digits > 16)) bad('digits', `must be an integer in [${MIN_PAIRING_CODE_LENGTH}, 16]`);
   if (typeof o.code === 'string' && o.code !== 'generate' && o.code !== 'record' && [...o.code].length < MIN_PAIRING_CODE_LENGTH) bad('code', `must have at least ${MIN_PAIRING_CODE_LENGTH} characters`);
-  if (o.kdf !== undefined && (!Number.isInteger(o.kdf.logN) || o.kdf.logN < 10 || o.kdf.logN > 20)) bad('kdf.logN', 'must be an integer in [10, 20]');
+  if (o.kdf !== undefined && (!Number.isInteger(o.kdf.logN) || o.kdf.logN < MIN_PAIRING_LOG_N || o.kdf.logN > MAX_PAIRING_LOG_N)) bad('kdf.logN', `must be an integer in [${MIN_PAIRING_LOG_N}, ${MAX_PAIRING_LOG_N}]`);
 }
 
 /** Makes a verifier record from a code (factory provisioning, or openPairingWindow). */
 export function makePairingRecord(crypto: CryptoProvider, code: string, kdf: { logN: number; r: number; p: number } = DEFAULT_PAIRING_KDF): Uint8Array {
   const salt = crypto.randomBytes(16);
-  const { w0, L } = createVerifierRecord(crypto, new TextEncoder().encode(code), salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, { N: 2 ** kdf.logN, r: kdf.r, p: kdf.p });
+  const { w0, L } = createVerifierRecord(crypto, new TextEncoder().encode(code), salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, scryptParamsOf(kdf));
   return encodeMessage(PairingRecordSchema, { salt, ...kdf, w0, L });
 }
 

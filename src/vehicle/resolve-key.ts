@@ -11,7 +11,7 @@ import { keyIdOf } from '../protocol/keyschedule.js';
 import { MAX_GRANT_CHAIN } from '../protocol/messages.js';
 import { STATUS } from '../protocol/constants.js';
 import type { OpenedFullAuth } from '../protocol/vehicle-handshake.js';
-import { Refusal } from './connection.js';
+import { Refusal } from './refusal.js';
 import type { KeyRecord } from './store.js';
 import type { Vehicle } from './vehicle.js';
 
@@ -164,7 +164,8 @@ function enrolledRights(vehicle: Vehicle, issuerKeyId: Uint8Array, nowMs: number
     usesLeft: key.usesLeft,
     canShare: key.canShare,
     depth: key.chainDepth,
-    chainGrantIds: [...(key.chainGrantIds ?? []), ...(key.grantId ? [toHex(key.grantId)] : [])],
-    chainIssuerIds: [...(key.chainIssuerIds ?? []), ...(key.issuerKeyId ? [toHex(key.issuerKeyId)] : [])],
+    // The record's lists already hold its own grant and issuer (owners have none).
+    chainGrantIds: key.chainGrantIds ?? [],
+    chainIssuerIds: key.chainIssuerIds ?? [],
   };
 }

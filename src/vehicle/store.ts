@@ -8,7 +8,8 @@
  * goes backwards after a crash: a ticket is deleted durably before its command runs.
  */
 import { StoreError } from '../errors.js';
-import { fromHex, toHex } from '../crypto/bytes.js';
+import { toHex } from '../crypto/bytes.js';
+import { encodeRecord, hexField, num, optHex, optHexList, optNum, parseRecord, type Json } from '../store/json-record.js';
 import type { Vault } from '../store/vault.js';
 import type { VehicleIdentity } from '../protocol/vehicle-handshake.js';
 
@@ -29,8 +30,9 @@ export interface KeyRecord {
   grantId?: Uint8Array;
   issuerKeyId?: Uint8Array;
   /**
-   * Every grant id and every issuer key id of the chain that enrolled this key (hex), so that
-   * revoking any link of the chain — even one whose key never unlocked — revokes this key too.
+   * Every grant id and every issuer key id of the chain that enrolled this key, its own grant
+   * and issuer included (hex), so that revoking any link of the chain — even one whose key
+   * never unlocked — revokes this key too.
    */
   chainGrantIds?: string[];
   chainIssuerIds?: string[];
@@ -69,7 +71,6 @@ export interface RevokedGrant {
   keepUntil: number;
 }
 
-type Json = Record<string, unknown>;
 const AUDIT_LOG = 'audit';
 
 /** Typed vehicle state over a Vault. Create with {@link openVehicleStore}. */
@@ -87,12 +88,12 @@ export class VehicleStore {
   /** Loads every record; a record that does not parse fails closed with STORE_CORRUPT. */
   async load(): Promise<void> {
     const identity = await this.vault.get('identity');
-    if (identity) this.identity = parse(identity, 'identity', decodeIdentity);
+    if (identity) this.identity = parseRecord(identity, 'vehicle', 'identity', decodeIdentity);
     this.pairing = await this.vault.get('pairing');
-    for (const name of await this.vault.list('k.')) this.cacheKey(parse(await this.must(name), name, decodeKey));
-    for (const name of await this.vault.list('t.')) this.cacheTicket(parse(await this.must(name), name, decodeTicket));
+    for (const name of await this.vault.list('k.')) this.cacheKey(parseRecord(await this.must(name), 'vehicle', name, decodeKey));
+    for (const name of await this.vault.list('t.')) this.cacheTicket(parseRecord(await this.must(name), 'vehicle', name, decodeTicket));
     for (const name of await this.vault.list('g.')) {
-      const r = parse(await this.must(name), name, decodeRevoked);
+      const r = parseRecord(await this.must(name), 'vehicle', name, decodeRevoked);
       this.revoked.set(toHex(r.grantId), r);
     }
   }
@@ -104,7 +105,7 @@ export class VehicleStore {
 
   /** Stores the vehicle identity (setup or factory reset). */
   async setIdentity(identity: VehicleIdentity): Promise<void> {
-    await this.vault.put('identity', encode(encodeIdentity(identity)));
+    await this.vault.put('identity', encodeRecord(encodeIdentity(identity)));
     this.identity = identity;
   }
 
@@ -133,7 +134,7 @@ export class VehicleStore {
   /** Adds or replaces a key record. */
   async putKey(record: KeyRecord): Promise<void> {
     const hex = toHex(record.keyId);
-    await this.vault.put(`k.${hex}`, encode(encodeKey(record)));
+    await this.vault.put(`k.${hex}`, encodeRecord(encodeKey(record)));
     this.cacheKey(record);
   }
 
@@ -164,7 +165,7 @@ export class VehicleStore {
   /** Files a key's next ticket, replacing its previous one. */
   async putTicket(ticket: TicketRecord): Promise<void> {
     const keyHex = toHex(ticket.keyId);
-    await this.vault.put(`t.${keyHex}`, encode(encodeTicket(ticket)));
+    await this.vault.put(`t.${keyHex}`, encodeRecord(encodeTicket(ticket)));
     this.dropTicketOf(keyHex);
     this.cacheTicket(ticket);
   }
@@ -182,7 +183,7 @@ export class VehicleStore {
   /** Records a revoked grant id until `keepUntil` (the grant's own expiry). */
   async revokeGrant(grantId: Uint8Array, keepUntil: number): Promise<void> {
     const r = { grantId, keepUntil };
-    await this.vault.put(`g.${toHex(grantId)}`, encode(encodeRevoked(r)));
+    await this.vault.put(`g.${toHex(grantId)}`, encodeRecord(encodeRevoked(r)));
     this.revoked.set(toHex(grantId), r);
   }
 
@@ -202,13 +203,13 @@ export class VehicleStore {
 
   /** Appends an audit record (bounded: the vault rotates the log). */
   async appendAudit(event: AuditEvent): Promise<void> {
-    await this.vault.appendLog(AUDIT_LOG, encode(event as unknown as Json));
+    await this.vault.appendLog(AUDIT_LOG, encodeRecord(event as unknown as Json));
   }
 
   /** Audit records, oldest first; at most `limit` of the newest. */
   async readAudit(limit = 1000): Promise<AuditEvent[]> {
     const records = await this.vault.readLog(AUDIT_LOG);
-    return records.slice(-limit).map((r) => parse(r, 'audit', (j) => j as unknown as AuditEvent));
+    return records.slice(-limit).map((r) => parseRecord(r, 'vehicle', 'audit', (j) => j as unknown as AuditEvent));
   }
 
   /** Erases every record: keys, tickets, revocations, pairing record, identity (factory reset). */
@@ -258,44 +259,7 @@ export async function openVehicleStore(vault: Vault): Promise<VehicleStore> {
   return store;
 }
 
-// Records are JSON with hex byte strings: small, inspectable with a hex editor, and the vault
-// already checksums every file. A record that fails to parse is corruption: fail closed.
-
-const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: true });
-
-function encode(obj: Json): Uint8Array {
-  return enc.encode(JSON.stringify(obj));
-}
-
-function parse<T>(bytes: Uint8Array, name: string, build: (j: Json) => T): T {
-  try {
-    const json = JSON.parse(dec.decode(bytes)) as Json;
-    if (typeof json !== 'object' || json === null) throw new Error('not an object');
-    return build(json);
-  } catch (cause) {
-    throw new StoreError('STORE_CORRUPT', `vehicle store record ${name} is unreadable`, { cause });
-  }
-}
-
-const hexField = (j: Json, k: string): Uint8Array => {
-  const v = j[k];
-  if (typeof v !== 'string') throw new Error(`${k} missing`);
-  return fromHex(v);
-};
-const optHex = (j: Json, k: string): Uint8Array | undefined => (j[k] === undefined ? undefined : hexField(j, k));
-const num = (j: Json, k: string): number => {
-  const v = j[k];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${k} missing`);
-  return v;
-};
-const optHexList = (j: Json, k: string): string[] | undefined => {
-  const v = j[k];
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && /^[0-9a-f]+$/.test(x))) throw new Error(`${k} malformed`);
-  return v as string[];
-};
-const optNum = (j: Json, k: string): number | undefined => (j[k] === undefined ? undefined : num(j, k));
+// Record layouts (JSON with hex byte strings, src/store/json-record.ts).
 
 function encodeIdentity(i: VehicleIdentity): Json {
   return { vehicleId: toHex(i.vehicleId), privateKey: toHex(i.privateKey), publicKey: toHex(i.publicKey) };

@@ -72,7 +72,10 @@ export class Vehicle {
   private readonly connections = new Set<Connection>();
   private readonly auditListeners = new Set<(e: AuditEvent) => void>();
 
-  private constructor(options: VehicleOptions, readonly identity: VehicleIdentity) {
+  private currentIdentity!: VehicleIdentity;
+  private currentAdvertisingKey!: Uint8Array;
+
+  private constructor(options: VehicleOptions, identity: VehicleIdentity) {
     this.config = {
       crypto: options.crypto,
       store: options.store,
@@ -88,6 +91,19 @@ export class Vehicle {
     };
     this.poolSize = options.challengePoolSize ?? 2;
     this.pairing = new PairingWindows(this.config.crypto, this.config.clock);
+    this.adoptIdentity(identity);
+  }
+
+  /** The vehicle's long-term identity (changes only on factory reset). */
+  get identity(): VehicleIdentity {
+    return this.currentIdentity;
+  }
+
+  /** Installs an identity and derives its advertising key once. */
+  private adoptIdentity(identity: VehicleIdentity): void {
+    const { crypto } = this.config;
+    this.currentIdentity = identity;
+    this.currentAdvertisingKey = crypto.hkdfSha256(identity.privateKey, identity.vehicleId, utf8(ADVERTISING_KEY_LABEL), 32);
   }
 
   /**
@@ -117,8 +133,7 @@ export class Vehicle {
    * needs no storage and reveals nothing about the identity key.
    */
   get advertisingKey(): Uint8Array {
-    const { crypto } = this.config;
-    return crypto.hkdfSha256(this.identity.privateKey, this.identity.vehicleId, utf8(ADVERTISING_KEY_LABEL), 32);
+    return this.currentAdvertisingKey;
   }
 
   /**
@@ -279,7 +294,8 @@ export class Vehicle {
     const hex = toHex(keyId);
     await this.closeSessionsOf(hex, 'key revoked');
     await this.audit({ timeMs: clock.now(), keyId: hex, path: 'admin', outcome: 'REVOKED' });
-    const descendants = this.listKeys().filter((k) => k.chainIssuerIds?.includes(hex) || (k.issuerKeyId && toHex(k.issuerKeyId) === hex));
+    // A record's chain lists include its own grant and issuer: one membership test covers all.
+    const descendants = this.listKeys().filter((k) => k.chainIssuerIds?.includes(hex));
     for (const child of descendants) if (store.getKey(child.keyId)) await this.revokeKeyLocked(child.keyId);
     await store.pruneRevocations(clock.now());
   }
@@ -288,7 +304,7 @@ export class Vehicle {
   async revokeGrantLocked(grantId: Uint8Array, keepUntilMs?: number): Promise<void> {
     const { store, clock } = this.config;
     const hex = toHex(grantId);
-    const holders = this.listKeys().filter((k) => (k.grantId && toHex(k.grantId) === hex) || k.chainGrantIds?.includes(hex));
+    const holders = this.listKeys().filter((k) => k.chainGrantIds?.includes(hex));
     const direct = holders.find((k) => k.grantId && toHex(k.grantId) === hex);
     await store.revokeGrant(grantId, keepUntilMs ?? direct?.notAfter ?? Number.MAX_SAFE_INTEGER);
     for (const k of holders) if (store.getKey(k.keyId)) await this.revokeKeyLocked(k.keyId);
@@ -309,7 +325,7 @@ export class Vehicle {
       const identity = newIdentity(this.config.crypto);
       await this.config.store.setIdentity(identity);
       wipe(this.identity.privateKey);
-      (this as { identity: VehicleIdentity }).identity = identity;
+      this.adoptIdentity(identity);
       for (const kp of this.pool.splice(0)) wipe(kp.privateKey);
       this.refillChallengePool();
       await this.audit({ timeMs: this.config.clock.now(), path: 'admin', outcome: 'FACTORY_RESET' });

@@ -21,7 +21,7 @@ import { openVehicleStore, type AuditEvent } from '../../src/vehicle/store.js';
 import type { CommandContext } from '../../src/vehicle/run-handler.js';
 import { COMMAND, STATUS } from '../../src/protocol/constants.js';
 import { FrameSchema } from '../../src/protocol/messages.js';
-import { decodeMessage, encodeMessage } from '../../src/wire/schema.js';
+import { encodeMessage } from '../../src/wire/schema.js';
 import { seededRandom, type World } from './world.js';
 
 /** Every message as its sender sent it (before any tampering), per direction, in order. */
@@ -63,14 +63,8 @@ export function clearStatus(status: number): Uint8Array {
   return encodeMessage(FrameSchema, { status });
 }
 
-/** The clear status carried by `bytes`, or undefined if they are not a clear status frame. */
-export function clearStatusOf(bytes: Uint8Array): number | undefined {
-  try {
-    return decodeMessage(FrameSchema, bytes).status;
-  } catch {
-    return undefined;
-  }
-}
+/** The clear status carried by `bytes`, or undefined (the library's own helper). */
+export { clearStatusOf } from '../../src/protocol/channel.js';
 
 /** Drives `promise` on the world's clock and returns the typed error it must reject with. */
 export async function expectTypedError(w: World, promise: Promise<unknown>): Promise<DigitalKeyError> {

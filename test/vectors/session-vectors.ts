@@ -42,6 +42,7 @@ import {
   pairingContext,
   pairingKeys,
   pairingProofPayload,
+  scryptParamsOf,
 } from '../../src/protocol/pairing.js';
 import { nonceFor } from '../../src/protocol/keyschedule.js';
 
@@ -211,7 +212,7 @@ async function pairingVector(
   const vEph = pair(crypto, '2424242424242424242424242424242424242424242424242424242424242424');
   const challenge = createChallenge(crypto, identity, { ephemeral: vEph, pairing: offer });
   const context = pairingContext(challenge.bytes);
-  const { w0, w1 } = deriveSpake2PlusSecrets(crypto, utf8(code), salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, { N: 2 ** offer.logN, r: offer.r, p: offer.p });
+  const { w0, w1 } = deriveSpake2PlusSecrets(crypto, utf8(code), salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, scryptParamsOf(offer));
   const { L } = computeVerifier(crypto, w0, w1);
   const x = fromHex('6060606060606060606060606060606060606060606060606060606060606060');
   const y = fromHex('7070707070707070707070707070707070707070707070707070707070707070');
