@@ -5,6 +5,7 @@
  * answer for, that the vehicle's serve() resolves (never rejects), and that the phone sees a
  * typed DigitalKeyError.
  */
+import { sealTicketSecret } from '../../src/vehicle/identity.js';
 import { describe, expect, it } from 'vitest';
 import { makeWorld, type World } from '../helpers/world.js';
 import {
@@ -449,8 +450,9 @@ describe('one flipped bit in any byte of any handshake message', () => {
       await w.vehicle.config.store.putTicket({
         ticketId: ticket.ticketId.slice(),
         keyId: phone.keyId,
-        resumptionSecret: ticket.resumptionSecret.slice(),
+        sealedSecret: sealTicketSecret(w.vehicle.config.crypto, w.vehicle.ticketSealKey, ticket.ticketId, phone.keyId, ticket.resumptionSecret),
         expiresAt: ticket.expiresAt,
+        renewalsLeft: 8,
       });
     };
     await w.run(restoreTicket());

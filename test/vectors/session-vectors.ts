@@ -6,6 +6,8 @@
  * Randomness is a fixed counter stream: ECDSA signatures made here are deterministic (RFC 6979
  * with fixed extra entropy); an implementer verifies them rather than reproducing them.
  */
+import { createSoftwareKeyAgreement } from '../../src/crypto/key-agreement.js';
+import type { VehicleIdentity } from '../../src/protocol/vehicle-handshake.js';
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import { createSoftwareSigner } from '../../src/crypto/signer.js';
 import type { CryptoProvider, KeyPair } from '../../src/crypto/provider.js';
@@ -75,7 +77,7 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
   const I = VECTOR_INPUTS;
   const copy = (k: KeyPair): KeyPair => ({ privateKey: k.privateKey.slice(), publicKey: k.publicKey.slice() });
   const vStatic = pair(crypto, I.vehicleStaticPrivate);
-  const identity = { vehicleId: fromHex(I.vehicleId), privateKey: vStatic.privateKey, publicKey: vStatic.publicKey };
+  const identity = { vehicleId: fromHex(I.vehicleId), publicKey: vStatic.publicKey, keyAgreement: createSoftwareKeyAgreement(crypto, vStatic.privateKey) };
   const vEph = pair(crypto, I.vehicleEphemeralPrivate);
   const pEph = pair(crypto, I.phoneEphemeralPrivate);
   const signer = createSoftwareSigner(crypto, fromHex(I.phoneDevicePrivate));
@@ -202,7 +204,7 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
 /** One owner pairing run with fixed code, salt, scalars and ephemeral: every message in hex. */
 async function pairingVector(
   crypto: CryptoProvider,
-  identity: { vehicleId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array },
+  identity: VehicleIdentity,
   signer: ReturnType<typeof createSoftwareSigner>,
 ): Promise<Record<string, string>> {
   const hex = toHex;
