@@ -24,13 +24,14 @@ export class AuditLimiter {
 
   /** The records to write now for `event` (possibly a summary first, possibly none). */
   admit(event: AuditEvent): AuditEvent[] {
-    if (!isUnauthenticated(event)) return [event];
     const out: AuditEvent[] = [];
+    // The window is over: whatever record comes next carries the summary in before it.
     if (event.timeMs >= this.windowStart + this.windowMs) {
       const summary = this.flush(event.timeMs);
       if (summary) out.push(summary);
-      this.windowStart = event.timeMs;
+      if (isUnauthenticated(event)) this.windowStart = event.timeMs;
     }
+    if (!isUnauthenticated(event)) return [...out, event];
     if (this.written < this.budget) {
       this.written++;
       out.push(event);

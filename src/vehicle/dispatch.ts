@@ -81,7 +81,7 @@ export async function admitCommand(
     ctx.policy,
   );
   if (status === STATUS.ok && issuerSuspended(vehicle, current)) status = STATUS.keySuspended;
-  if (status === STATUS.ok && ctx.hooks.failed) return { status: STATUS.proximityCheckFailed, detail: ctx.hooks.failed };
+  if (ctx.hooks.failed && (status === STATUS.ok || status === STATUS.proximityCheckFailed)) return { status: STATUS.proximityCheckFailed, detail: ctx.hooks.failed };
   if (status !== STATUS.ok) return { status };
   if (command.requestId) {
     const remembered = recall(vehicle, current, command);

@@ -89,7 +89,12 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
   };
   if (grants.length > MAX_GRANT_CHAIN) fail('GRANT_CHAIN_TOO_LONG');
   const nowMs = vehicle.now();
-  if (store.isKeyRevoked(keyId)) fail('KEY_REVOKED');
+  // Refusals before any signature work still cost one verification (no timing oracle).
+  const failRevoked = (reason: string): never => {
+    decoyVerify(vehicle);
+    return fail(reason);
+  };
+  if (store.isKeyRevoked(keyId)) failRevoked('KEY_REVOKED');
   let last: GrantBody | undefined;
   let rights: Rights | undefined;
   const chainGrantIds: string[] = [];
@@ -103,7 +108,7 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
     }
     const { grant, body } = decoded;
     // A revoked key never issues again, whichever bundle it signed (kept as revoked key ids).
-    if (store.isKeyRevoked(body.issuerKeyId)) fail('GRANT_ISSUER_REVOKED');
+    if (store.isKeyRevoked(body.issuerKeyId)) failRevoked('GRANT_ISSUER_REVOKED');
     // An issuer the vehicle knows is judged by its CURRENT record (suspension, uses, expiry),
     // not by the rights its own grant once carried.
     const issuer = enrolledRights(vehicle, body.issuerKeyId, nowMs, fail) ?? rights;

@@ -46,7 +46,7 @@ export interface VehicleOptions {
   maxConcurrentHandshakes?: number;
   /**
    * Challenged links awaiting their first Auth; when full, the oldest is dropped to admit the
-   * newest, so silent links cannot lock the owner out. Default 64 (bounds memory per flood).
+   * newest, so silent links cannot lock the owner out. Default 128 (bounds memory per flood).
    */
   maxPendingHandshakes?: number;
   /** Time allowed from the challenge to the Auth (or PairStart), ms. Default 5,000. */
@@ -111,7 +111,7 @@ export class Vehicle {
       handlers: new Map(Object.entries(options.handlers ?? {}).map(([k, v]) => [Number(k), v])),
       policies: new Map(Object.entries({ ...DEFAULT_POLICIES, ...options.policies }).map(([k, v]) => [Number(k), v])),
       maxConcurrentHandshakes: options.maxConcurrentHandshakes ?? 3,
-      maxPendingHandshakes: options.maxPendingHandshakes ?? 64,
+      maxPendingHandshakes: options.maxPendingHandshakes ?? 128,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
       maxTicketRenewals: options.maxTicketRenewals ?? DEFAULT_MAX_TICKET_RENEWALS,
       idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
