@@ -172,7 +172,7 @@ export interface VehicleStore {
   putKey(record: KeyRecord): Promise<void>;
   /** Removes and returns the ticket with this id, durably, before resolving (single use). */
   takeTicket(ticketId: Uint8Array): Promise<TicketRecord | null>;
-  /** Files a key's next ticket, replacing its previous one. */
+  /** Files a key's next ticket, replacing its previous one. Ignored if the key is not enrolled (revoked meanwhile). */
   putTicket(ticket: TicketRecord): Promise<void>;
   /** Number of tickets on file. */
   readonly ticketCount: number;
@@ -197,6 +197,7 @@ export interface VehicleStore {
   /**
    * Remembers (or updates) a request; keeps the newest REQUEST_MEMORY_PER_COMMAND per (key,
    * command) and REQUEST_MEMORY_PER_KEY per key. `requestId` is the vehicle's 16-byte request digest.
+   * Ignored if the key is not enrolled (revoked while its handler ran: nothing stays behind).
    */
   putRequest(record: RequestRecord): Promise<void>;
   /** Appends an audit record (bounded: old records are dropped). */
@@ -295,6 +296,7 @@ export class VaultVehicleStore implements VehicleStore {
 
   async putTicket(ticket: TicketRecord): Promise<void> {
     const keyHex = toHex(ticket.keyId);
+    if (!this.keys.has(keyHex)) return;
     await this.vault.put(`t.${keyHex}`, encodeRecord(encodeTicket(ticket)));
     this.dropTicketOf(keyHex);
     this.cacheTicket(ticket);
@@ -376,6 +378,7 @@ export class VaultVehicleStore implements VehicleStore {
 
   async putRequest(record: RequestRecord): Promise<void> {
     const keyHex = toHex(record.keyId);
+    if (!this.keys.has(keyHex)) return;
     const id = toHex(record.requestId);
     const list = (this.requests.get(keyHex) ?? []).filter((r) => toHex(r.requestId) !== id);
     list.push(record);
