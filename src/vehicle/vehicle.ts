@@ -89,6 +89,7 @@ export class Vehicle {
   readonly admission: Admission;
   private readonly auditLimiter: AuditLimiter;
   private summaryTimer: unknown;
+  private floorTimer: unknown;
   /** Serialises key-registry changes (revocation, management, use limits). */
   private readonly registry = new Mutex();
   /** The pairing window and its attempt limits. */
@@ -163,6 +164,7 @@ export class Vehicle {
     const vehicle = new Vehicle(options, stored, keyAgreement);
     vehicle.refillChallengePool();
     await vehicle.noteTime(true);
+    vehicle.armFloorTimer();
     return vehicle;
   }
 
@@ -203,6 +205,20 @@ export class Vehicle {
       await this.config.store.resetTimeFloor(this.config.clock.now());
       await this.audit({ timeMs: this.config.clock.now(), path: 'admin', outcome: 'TIME_FLOOR_RESET', detail: `from ${from}` });
     });
+  }
+
+  /**
+   * Keeps the time floor moving while the car is idle (a clock set back after an idle spell
+   * must not revive a key that expired meanwhile): one timer, re-armed each step, that does not
+   * keep a Node process alive.
+   */
+  private armFloorTimer(): void {
+    const { clock } = this.config;
+    const handle = clock.setTimeout(() => {
+      void this.noteTime().finally(() => this.armFloorTimer());
+    }, TIME_FLOOR_STEP_MS);
+    (handle as { unref?: () => void } | undefined)?.unref?.();
+    this.floorTimer = handle;
   }
 
   /** @internal Seals and unseals ticket secrets (key derived from the identity key at start-up). */
