@@ -49,6 +49,8 @@ export interface CarOptions {
   clock?: Clock;
   rotationMs?: number;
   rssiTimeoutMs?: number;
+  /** btvirt socket of the car's controller (default the BR/EDR+LE one). */
+  server?: string;
 }
 
 /** Creates a Vehicle with recording handlers and serves it on a fresh bleno. */
@@ -66,7 +68,7 @@ export async function addCar(name: string, executed: Executed[], options: CarOpt
     handlers: { [COMMAND.unlock]: record, [COMMAND.lock]: record, [COMMAND.trunk]: record, [COMMAND.start]: record },
     ...(options.policies === undefined ? {} : { policies: options.policies }),
   });
-  const { bleno, socket } = newBleno(options.maxMtu);
+  const { bleno, socket } = newBleno(options.maxMtu, options.server);
   const errors: Error[] = [];
   const handle = await startBlenoVehicle({
     bleno,
@@ -79,20 +81,29 @@ export async function addCar(name: string, executed: Executed[], options: CarOpt
     ...(options.rotationMs === undefined ? {} : { rotationMs: options.rotationMs }),
     ...(options.rssiTimeoutMs === undefined ? {} : { rssiTimeoutMs: options.rssiTimeoutMs }),
   });
+  // bleno's start-up disables advertising before anything enabled it, which btvirt refuses with
+  // 0x0C like Bluetooth 4.x controllers: bleno's doing, not the adapter's; count from here on.
+  socket.commandErrors.length = 0;
   car = { name, vehicle, bleno, socket, handle, errors };
   return car;
 }
 
 /** A phone with a software key on its own noble. */
-export function newPhone(clock: Clock = systemClock): { phone: Phone; noble: NobleLike; socket: H4Socket } {
+export function newPhone(clock: Clock = systemClock, responseTimeoutMs?: number): { phone: Phone; noble: NobleLike; socket: H4Socket } {
   const { noble, socket } = newNoble();
-  const phone = new Phone({ crypto, signer: createSoftwareSigner(crypto), store: new PhoneStore(createMemoryVault()), clock });
+  const phone = new Phone({
+    crypto,
+    signer: createSoftwareSigner(crypto),
+    store: new PhoneStore(createMemoryVault()),
+    clock,
+    ...(responseTimeoutMs === undefined ? {} : { responseTimeoutMs }),
+  });
   return { phone, noble, socket };
 }
 
 /** A phone enrolled as owner of `cars`, knowing them (advertising keys included). */
-export async function ownerPhone(cars: Car[], clock: Clock = systemClock): Promise<{ phone: Phone; noble: NobleLike; socket: H4Socket }> {
-  const p = newPhone(clock);
+export async function ownerPhone(cars: Car[], clock: Clock = systemClock, responseTimeoutMs?: number): Promise<{ phone: Phone; noble: NobleLike; socket: H4Socket }> {
+  const p = newPhone(clock, responseTimeoutMs);
   for (const car of cars) {
     await p.phone.addVehicle({ ...car.vehicle.peer, name: car.name });
     await car.vehicle.enrollOwner(p.phone.publicKey, 'owner');
@@ -104,11 +115,11 @@ export async function ownerPhone(cars: Car[], clock: Clock = systemClock): Promi
 export async function phoneConnects(
   noble: NobleLike,
   phone: Phone,
-  options: NobleLinkOptions & { clock?: Clock } = {},
-): Promise<{ link: NobleLink; vehicleId: Uint8Array; rssi: number }> {
+  options: NobleLinkOptions & { clock?: Clock; rotationMs?: number } = {},
+): Promise<{ link: NobleLink; vehicleId: Uint8Array; rssi: number | null }> {
   const clock = options.clock ?? systemClock;
   const vehicles = await phone.store.listVehicles();
-  const found = await scanForVehicle({ noble, crypto, vehicles, timeoutMs: 5_000, clock });
+  const found = await scanForVehicle({ noble, crypto, vehicles, timeoutMs: 5_000, clock, ...(options.rotationMs === undefined ? {} : { rotationMs: options.rotationMs }) });
   const link = await connectNobleLink(found.peripheral, { timeouts: { connectMs: 5_000, gattMs: 3_000 }, ...options, clock });
   return { link, vehicleId: found.vehicle.vehicleId, rssi: found.rssi };
 }

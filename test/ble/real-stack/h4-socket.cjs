@@ -62,6 +62,8 @@ class H4HciSocket extends EventEmitter {
     this._running = false;
     this._rx = Buffer.alloc(0);
     this._pending = [];
+    /** Every command the controller refused: { opcode, status } from Command Complete / Status events. */
+    this.commandErrors = [];
     /** Free-form label tests set to find a socket again (e.g. 'car-1'). */
     this.label = process.env.BT_VIRT_LABEL || '';
   }
@@ -142,6 +144,13 @@ class H4HciSocket extends EventEmitter {
     });
   }
 
+  /** Records a non-zero status in Command Complete (0x0E) or Command Status (0x0F). */
+  _noteRefusal(p) {
+    if (p[0] !== 0x04) return;
+    if (p[1] === 0x0e && p.length >= 7 && p[6] !== 0) this.commandErrors.push({ opcode: p.readUInt16LE(4), status: p[6] });
+    if (p[1] === 0x0f && p.length >= 7 && p[3] !== 0) this.commandErrors.push({ opcode: p.readUInt16LE(5), status: p[3] });
+  }
+
   _onData(chunk) {
     this._rx = this._rx.length === 0 ? chunk : Buffer.concat([this._rx, chunk]);
     for (;;) {
@@ -156,6 +165,7 @@ class H4HciSocket extends EventEmitter {
       if (n === 0) return;
       const packet = this._rx.subarray(0, n);
       this._rx = this._rx.subarray(n);
+      this._noteRefusal(packet);
       this.emit('data', Buffer.from(packet));
     }
   }

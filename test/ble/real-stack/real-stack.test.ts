@@ -10,6 +10,7 @@
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { emulatorMissing, startEmulator, type Emulator } from './emulator.js';
 import { vanishAll } from './stack.js';
+import { failureScenarios } from './failures.scenarios.js';
 import { unlockScenarios } from './unlock.scenarios.js';
 
 const missing = emulatorMissing();
@@ -30,4 +31,5 @@ describe.skipIf(missing !== null)('real stack: noble ↔ bleno over btvirt', () 
   });
 
   unlockScenarios();
+  failureScenarios();
 });

@@ -12,6 +12,8 @@ const requireCjs = createRequire(import.meta.url);
 /** The H4 socket class's test surface. */
 export interface H4Socket {
   label: string;
+  /** Commands the controller refused ({ opcode, status }), e.g. 0x200a / 0x0c for a double advertise enable. */
+  readonly commandErrors: Array<{ opcode: number; status: number }>;
   isDevUp(): boolean;
   vanish(): void;
 }
@@ -38,12 +40,22 @@ const BLENO_DIR = dirname(requireCjs.resolve('@abandonware/bleno/package.json'))
 /**
  * A fresh bleno on its own emulated controller. bleno's entry and its HCI bindings are
  * singletons, so its files are dropped from require.cache first (the H4 socket stays).
- * `maxMtu` caps the ATT MTU bleno accepts (its default is 256).
+ * `maxMtu` caps the ATT MTU bleno accepts (its default is 256); `server` picks another btvirt
+ * controller type (e.g. /tmp/bt-server-le, which lacks Read RSSI).
  */
-export function newBleno(maxMtu?: number): { bleno: BlenoLike; socket: H4Socket } {
+export function newBleno(maxMtu?: number, server?: string): { bleno: BlenoLike; socket: H4Socket } {
   for (const file of Object.keys(requireCjs.cache)) if (file.startsWith(`${BLENO_DIR}/`)) delete requireCjs.cache[file];
   if (process.env.BLENO_DEVICE_NAME === undefined) process.env.BLENO_DEVICE_NAME = 'DK';
-  const bleno = requireCjs('@abandonware/bleno') as BlenoLike & BlenoInternals;
+  const saved = process.env.BT_VIRT_SERVER;
+  if (server !== undefined) process.env.BT_VIRT_SERVER = server;
+  let bleno: BlenoLike & BlenoInternals;
+  try {
+    // The H4 socket reads BT_VIRT_SERVER when bleno constructs it, at require time.
+    bleno = requireCjs('@abandonware/bleno') as BlenoLike & BlenoInternals;
+  } finally {
+    if (saved === undefined) delete process.env.BT_VIRT_SERVER;
+    else process.env.BT_VIRT_SERVER = saved;
+  }
   if (maxMtu !== undefined) bleno._bindings._gatt.maxMtu = maxMtu;
   return { bleno, socket: bleno._bindings._hci._socket };
 }
