@@ -59,7 +59,8 @@ describe('offline key sharing', () => {
         await share(w, second, f);
         await w.run(w.vehicle.revokeKey(second.keyId));
       },
-      'GRANT_ISSUER_UNKNOWN',
+      // The revoked key id is remembered: its old bundles are refused by name, not as unknown.
+      'GRANT_ISSUER_REVOKED',
     ],
     ['escalation: commands the issuer lacks', async (w, o, f) => {
       const mid = await w.newPhone();
@@ -138,10 +139,11 @@ describe('revocation and management', () => {
     await w.run(s.close());
     await w.run(l.served);
 
-    // Re-presenting the same grant (a fresh import) is refused: the grant id is remembered.
+    // Re-presenting the same grant (a fresh import) is refused: the friend's key id (and the
+    // grant id) are remembered as revoked.
     await friend.importShare(text);
     expect((await unlock(w, friend)).code).toBe('REJECTED');
-    expect((await w.vehicle.readAudit()).at(-1)!.detail).toBe('GRANT_REVOKED');
+    expect((await w.vehicle.readAudit()).at(-1)!.detail).toBe('KEY_REVOKED');
   });
 
   it('revocation cuts an open session at once', async () => {
