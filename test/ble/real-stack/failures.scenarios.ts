@@ -118,6 +118,21 @@ export function failureScenarios(): void {
       await car.handle.stop();
     });
 
+    it('a controller that cannot read RSSI (btvirt LE-only): a sealed PROXIMITY_CHECK_FAILED, not a refused key', async () => {
+      const executed: Executed[] = [];
+      const car = await addCar('car', executed, { server: '/tmp/bt-server-le', rssiTimeoutMs: 300, policies: { [COMMAND.unlock]: { minRssiDbm: -90 } } });
+      const { phone, noble } = await ownerPhone([car]);
+      const { link, vehicleId } = await phoneConnects(noble, phone);
+      const session = await phone.connect(link, vehicleId, { id: COMMAND.unlock });
+      // The Result is sealed (the handshake completed): the key was accepted, the proximity check failed.
+      expect(session.firstResult.code).toBe('PROXIMITY_CHECK_FAILED');
+      expect(executed).toEqual([]);
+      // The controller really refused the command (Read RSSI, opcode 0x1405).
+      expect(car.socket.commandErrors.map((e) => e.opcode)).toContain(0x1405);
+      await session.close();
+      await car.handle.stop();
+    });
+
     it('the advertisement RSSI 127 ("not available") is not a dBm value: never sorted as the nearest car', async () => {
       const cars = [await addCar('a', []), await addCar('b', [])];
       const { noble } = await ownerPhone([]);
