@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { emulatorMissing, startEmulator, type Emulator } from './emulator.js';
 import { vanishAll } from './stack.js';
 import { conformanceScenarios } from './conformance.scenarios.js';
+import { exampleScenarios } from './examples.scenarios.js';
 import { failureScenarios } from './failures.scenarios.js';
 import { unlockScenarios } from './unlock.scenarios.js';
 
@@ -34,4 +35,5 @@ describe.skipIf(missing !== null)('real stack: noble ↔ bleno over btvirt', () 
   unlockScenarios();
   failureScenarios();
   conformanceScenarios();
+  exampleScenarios();
 });
