@@ -523,6 +523,20 @@ export class Vehicle {
 
   /** Default command id by name, for convenience in integrator code. */
   static readonly COMMAND = COMMAND;
+
+  /**
+   * Shuts down cleanly (a daemon's SIGTERM): closes the pairing window, ends every open session
+   * (its link closes; the phone sees a clean close) and waits for each to finish its bookkeeping,
+   * wipes the precomputed challenge keys, then closes the store. Serve no link afterwards.
+   */
+  async close(reason = 'vehicle shutting down'): Promise<void> {
+    this.pairing.close();
+    await Promise.all([...this.connections].map((c) => c.close(reason)));
+    await this.registry.run(async () => undefined); // registry writes in flight land first
+    for (let i = 0; this.connections.size > 0 && i < 100; i++) await new Promise<void>((r) => this.config.clock.setTimeout(r, 10));
+    for (const kp of this.pool.splice(0)) wipe(kp.privateKey);
+    await this.config.store.close();
+  }
 }
 
 /** The floor is raised at most this often from the clock (a clock set back by less is harmless). */
