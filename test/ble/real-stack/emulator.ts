@@ -34,12 +34,12 @@ export function serverSocket(kind: 'bredrle' | 'le' = 'bredrle'): string {
 /** Files the emulator needs. */
 export const EMULATOR_FILES = { btvirt: join(CACHE_DIR, 'btvirt'), preload: join(CACHE_DIR, 'afalg-preload.so') };
 
-/** Null when the emulator is ready to start, else the one line saying how to enable it. */
+/** Null when the emulator is ready to start, else what is missing and how to enable it (one line). */
 export function emulatorMissing(): string | null {
-  if (process.platform !== 'linux') return 'real-stack BLE tests skipped: BlueZ\'s btvirt runs on Linux only.';
+  if (process.platform !== 'linux') return 'BlueZ\'s btvirt runs on Linux only.';
   const missing = Object.values(EMULATOR_FILES).filter((f) => !existsSync(f));
   if (missing.length === 0) return null;
-  return 'real-stack BLE tests skipped (no BlueZ controller emulator): run "bash test/ble/real-stack/setup.sh" once to enable them.';
+  return 'no BlueZ controller emulator: run "bash test/ble/real-stack/setup.sh" once to enable them.';
 }
 
 /** Resolves once something accepts connections on `path`, rejects after `timeoutMs`. */
