@@ -19,7 +19,7 @@ import { AbortError, DigitalKeyError, ProtocolError, TimeoutError, TransportErro
 import type { PairedVehicle } from '../phone/store.js';
 import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
 import type { LinkCloseInfo } from '../transport/link.js';
-import { vehicleOfAdvertisement } from './advert.js';
+import { advertisesDigitalKey, vehicleOfAdvertisement } from './advert.js';
 import { fromBase64, toBase64 } from './base64.js';
 import { BleErrorCode } from './codes.js';
 import { checkTimeoutMs, openGattLink, type GattLink, type GattLinkOptions, type GattPort } from './gatt-client.js';
@@ -211,6 +211,68 @@ export function scanForVehicleRN(options: RnScanOptions): Promise<RnScanResult> 
   });
 }
 
+/** Options of {@link scanForPairingRN}. */
+export interface RnPairingScanOptions {
+  manager: BleManager;
+  /** How long to listen, in ms: every digital-key car heard in that time is a candidate. */
+  listenMs: number;
+  clock?: Clock;
+  companyId?: number;
+  /** Cars this phone already has, left out of the candidates. */
+  known?: { crypto: CryptoProvider; vehicles: readonly PairedVehicle[]; rotationMs?: number };
+  signal?: AbortSignal;
+}
+
+/** A car that may be the one to pair with. */
+export interface RnPairingCandidate {
+  device: Device;
+  /** Strongest advertisement heard, in dBm. */
+  rssi: number;
+}
+
+/**
+ * Before pairing the phone has no advertising key: listens for `listenMs` and returns every car
+ * advertising the digital-key service (less the known ones), nearest first by RSSI. The pairing
+ * code then authenticates the car (docs/BLE.md §Pairing).
+ *
+ * @throws TransportError `BLE_ADAPTER_STATE`; AbortError.
+ */
+export function scanForPairingRN(options: RnPairingScanOptions): Promise<RnPairingCandidate[]> {
+  const { manager, clock = systemClock, companyId = DEFAULT_COMPANY_ID, known, signal } = options;
+  const listenMs = checkTimeoutMs(options.listenMs, 'listenMs');
+  if (signal?.aborted === true) return Promise.reject(new AbortError('scan aborted', { cause: signal.reason }));
+  const resolver = known === undefined ? null : new PseudonymResolver(known.crypto, known.vehicles, known.rotationMs);
+  const heard = new Map<string, RnPairingCandidate>();
+  return new Promise<RnPairingCandidate[]>((resolve, reject) => {
+    let done = false;
+    const finish = (err: Error | null): void => {
+      if (done) return;
+      done = true;
+      clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      manager.stopDeviceScan().catch(() => undefined);
+      if (err !== null) reject(err);
+      else resolve([...heard.values()].sort((x, y) => y.rssi - x.rssi));
+    };
+    const onAbort = (): void => finish(new AbortError('scan aborted', { cause: signal?.reason }));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = clock.setTimeout(() => finish(null), listenMs);
+    manager
+      .startDeviceScan([DK_SERVICE_UUID], { allowDuplicates: true }, (error: BleError | null, device: Device | null) => {
+        if (done) return;
+        if (error !== null) return finish(mapPlxError(error, 'scan', false));
+        if (device === null) return;
+        const ad = { serviceUuids: device.serviceUUIDs, manufacturerData: decodeOrNull(device.manufacturerData), connectable: device.isConnectable };
+        if (!advertisesDigitalKey(ad)) return;
+        if (resolver !== null && vehicleOfAdvertisement(ad, resolver, clock.now(), companyId) !== null) return;
+        const rssi = typeof device.rssi === 'number' ? device.rssi : -127;
+        const previous = heard.get(device.id);
+        if (previous === undefined || rssi > previous.rssi) heard.set(device.id, { device, rssi });
+      })
+      .catch((err: unknown) => finish(mapPlxError(err, 'scan', false)));
+  });
+}
+
 /** Decodes a scanned base64 field; null for anything malformed (scan data is untrusted). */
 function decodeOrNull(value: unknown): Uint8Array | null {
   try {
@@ -319,6 +381,18 @@ async function checkProfile(found: Characteristic[], withoutResponse: boolean): 
   has(DK_INFO_UUID, (c) => c.isReadable);
 }
 
+/**
+ * How ble-plx reports the end of a connection: error null after the app's own
+ * `cancelDeviceConnection`; the peer terminating is Android GATT status 19
+ * (GATT_CONN_TERMINATE_PEER_USER) or iOS CBError 7 (peripheralDisconnected); anything else
+ * (supervision timeout, …) is a lost radio link.
+ */
+export function closeInfoForPlxDisconnect(error: BleError | null): LinkCloseInfo {
+  if (error === null) return { by: 'local', reason: 'the app cancelled the connection' };
+  if (Number(error.androidErrorCode) === 19 || Number(error.iosErrorCode) === 7) return { by: 'remote', reason: 'the vehicle terminated the connection' };
+  return { by: 'error', reason: `connection lost (ble-plx error ${plxCode(error) ?? 'unknown'}${error.reason ? `: ${error.reason}` : ''})` };
+}
+
 /** Transaction ids of monitors: unique per manager call so a cancel hits only ours. */
 let monitorCounter = 0;
 
@@ -394,7 +468,7 @@ function plxPort(manager: BleManager, id: string, maxValueBytes: number | null):
       lostListeners.add(listener);
       const sub = manager.onDeviceDisconnected(id, (error: BleError | null) => {
         disconnected = true;
-        listener(error === null ? { by: 'remote', reason: 'the vehicle terminated the connection' } : { by: 'error', reason: `connection lost (ble-plx error ${plxCode(error) ?? 'unknown'})` });
+        listener(closeInfoForPlxDisconnect(error));
       });
       return () => {
         lostListeners.delete(listener);
