@@ -22,6 +22,7 @@ import type { LinkCloseInfo } from '../transport/link.js';
 import { advertisesDigitalKey, vehicleOfAdvertisement } from './advert.js';
 import { fromBase64, toBase64 } from './base64.js';
 import { BleErrorCode } from './codes.js';
+import { withBackoff, type BackoffOptions } from './backoff.js';
 import { checkTimeoutMs, openGattLink, type GattLink, type GattLinkOptions, type GattPort } from './gatt-client.js';
 import { GattOps } from './gatt-op.js';
 import { DEFAULT_COMPANY_ID, DEFAULT_PSEUDONYM_ROTATION_MS, DK_INFO_UUID, DK_SERVICE_UUID, DK_TO_PHONE_UUID, DK_TO_VEHICLE_UUID } from './profile.js';
@@ -356,7 +357,7 @@ export async function connectReactNativeLink(device: Device | string, options: R
   try {
     connected = await step('connect', connectMs, () => manager.connectToDevice(id, { timeout: connectMs }));
     connected = await step('discover', connectMs, () => manager.discoverAllServicesAndCharacteristicsForDevice(id));
-    await checkProfile(await step('list characteristics', gattMs, () => manager.characteristicsForDevice(id, DK_SERVICE_UUID)), options.writeWithoutResponse === true);
+    checkProfile(await step('list characteristics', gattMs, () => manager.characteristicsForDevice(id, DK_SERVICE_UUID)), options.writeWithoutResponse === true);
     if (os === 'android') connected = await step('request MTU', gattMs, () => manager.requestMTUForDevice(id, options.requestMtu ?? 517));
   } catch (err) {
     manager.cancelDeviceConnection(id).catch(() => undefined);
@@ -371,7 +372,7 @@ export async function connectReactNativeLink(device: Device | string, options: R
 }
 
 /** Checks that the service has the three characteristics with the properties this link uses. */
-async function checkProfile(found: Characteristic[], withoutResponse: boolean): Promise<void> {
+function checkProfile(found: Characteristic[], withoutResponse: boolean): void {
   const has = (uuid: string, ok: (c: Characteristic) => boolean): void => {
     const c = (Array.isArray(found) ? found : []).find((x) => typeof x?.uuid === 'string' && x.uuid.toLowerCase() === uuid);
     if (c === undefined || !ok(c)) throw new ProtocolError(BleErrorCode.profileMismatch, `the digital-key service lacks characteristic ${uuid} with the properties this link needs`);
@@ -481,4 +482,27 @@ function plxPort(manager: BleManager, id: string, maxValueBytes: number | null):
       manager.cancelDeviceConnection(id).catch(() => undefined);
     },
   };
+}
+
+/** Options of {@link openVehicleLinkRN}. */
+export interface RnOpenOptions extends RnScanOptions, Omit<RnLinkOptions, 'manager' | 'clock' | 'signal'> {
+  /** Retry policy for scan + connect (default 3 attempts; never retries a wrong profile). */
+  retry?: Omit<BackoffOptions, 'clock' | 'signal'>;
+}
+
+/**
+ * Scans for one of `vehicles`, connects and returns the link, retrying retryable failures (a
+ * connection that dropped during set-up, a GATT timeout, a scan that saw nothing) with
+ * exponential backoff.
+ */
+export function openVehicleLinkRN(options: RnOpenOptions): Promise<{ link: RnLink; vehicle: PairedVehicle; rssi: number | null }> {
+  const { clock = systemClock, signal } = options;
+  return withBackoff(
+    async () => {
+      const found = await scanForVehicleRN(options);
+      const link = await connectReactNativeLink(found.device, { ...options, clock, signal });
+      return { link, vehicle: found.vehicle, rssi: found.rssi };
+    },
+    { attempts: 3, ...options.retry, clock, signal },
+  );
 }

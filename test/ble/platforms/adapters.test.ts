@@ -4,7 +4,7 @@
  * cancelled set-up, hostile notifications. Each through its platform model; nothing may leak.
  */
 import { describe, expect, it } from 'vitest';
-import { checkBleReady, connectReactNativeLink, explainBleState, scanForVehicleRN } from '../../../src/ble/react-native.js';
+import { checkBleReady, connectReactNativeLink, explainBleState, openVehicleLinkRN, scanForVehicleRN } from '../../../src/ble/react-native.js';
 import { checkWebBluetooth, connectWebBluetoothLink, getWebBluetooth, requestVehicleDevice } from '../../../src/ble/web.js';
 import { DK_TO_PHONE_UUID, compactUuid } from '../../../src/ble/profile.js';
 import { AbortError, TimeoutError, TransportError, UsageError } from '../../../src/errors.js';
@@ -106,6 +106,31 @@ describe('react-native-ble-plx adapter', () => {
     const outcome = await rig.run(capture(connectReactNativeLink('c00000000001', { manager: plxManager(rig), os: 'ios', clock: rig.clock, timeouts: { connectMs: 3_000 } })));
     expectRejected(outcome, TimeoutError, 'BLE_GATT_TIMEOUT');
     expect(rig.clock.now() - t0).toBeLessThanOrEqual(3_100);
+    await rig.run(side.handle.stop());
+    await expectPhoneClean(rig);
+  });
+
+  it('openVehicleLinkRN retries a connection that timed out, then connects', async () => {
+    const rig = makePlatformRig('android');
+    const side = await startPeripheral(rig.asRig, 'c0:00:00:00:00:01', 0x21);
+    rig.radio.ignoreConnectRequests = true;
+    const retried: number[] = [];
+    const opening = rig.run(
+      openVehicleLinkRN({
+        manager: plxManager(rig),
+        os: 'android',
+        crypto: rig.crypto,
+        vehicles: [scanTarget(side.advertisingKey)],
+        timeoutMs: 5_000,
+        clock: rig.clock,
+        timeouts: { connectMs: 2_000 },
+        retry: { random: () => 0, onRetry: (_e, n) => (retried.push(n), void (rig.radio.ignoreConnectRequests = false)) },
+      }),
+    );
+    const { link } = await opening;
+    expect(retried).toEqual([1]);
+    expect(link.isClosed).toBe(false);
+    await link.close();
     await rig.run(side.handle.stop());
     await expectPhoneClean(rig);
   });
