@@ -120,9 +120,16 @@ async function setSuspended(vehicle: Vehicle, caller: KeyRecord, keyId: Uint8Arr
   if (!target) return { status: STATUS.invalidArgument };
   if (suspended && target.role === 'owner' && activeOwnersBesides(vehicle, target) === 0) return { status: STATUS.notPermitted, detail: 'last active owner key' };
   if (suspended && toHex(target.keyId) === toHex(caller.keyId)) return { status: STATUS.notPermitted, detail: 'cannot suspend own key' };
+  return setSuspendedLocked(vehicle, keyId, suspended);
+}
+
+/**
+ * Suspends or resumes a key (registry lock held by the caller). Suspension reaches delegates:
+ * their commands are refused while it lasts, and their open sessions are closed with the key's.
+ */
+export async function setSuspendedLocked(vehicle: Vehicle, keyId: Uint8Array, suspended: boolean): Promise<Outcome> {
   const outcome = await update(vehicle, keyId, (k) => ({ ...k, suspended }));
-  if (suspended) {
-    // Suspension reaches delegates: their sessions close too (their commands are refused while it lasts).
+  if (suspended && outcome.status === STATUS.ok) {
     const hex = toHex(keyId);
     const reached = [hex, ...vehicle.listKeys().filter((k) => k.chainIssuerIds?.includes(hex)).map((k) => toHex(k.keyId))];
     for (const id of reached) await vehicle.closeSessionsOf(id, 'key suspended');

@@ -21,6 +21,7 @@ import { DEFAULT_POLICIES, type CommandPolicy } from './policy.js';
 import type { CommandHandler } from './run-handler.js';
 import { PairingWindows, type PairingWindowOptions } from './pairing.js';
 import { Mutex } from './mutex.js';
+import { setSuspendedLocked } from './management.js';
 import { Admission } from './admission.js';
 import { AuditLimiter } from './audit-limiter.js';
 import { deriveAdvertisingKey, deriveTicketSealKey, newStoredIdentity } from './identity.js';
@@ -374,6 +375,25 @@ export class Vehicle {
    */
   revokeGrant(grantId: Uint8Array, keepUntilMs?: number): Promise<void> {
     return this.registry.run(() => this.revokeGrantLocked(grantId, keepUntilMs));
+  }
+
+  /**
+   * Suspends a key at once (local admin): its commands, and those of every key whose grant
+   * chain passes through it, are refused with KEY_SUSPENDED, and their open sessions close.
+   */
+  suspendKey(keyId: Uint8Array): Promise<void> {
+    return this.registry.run(() => this.setSuspended(keyId, true));
+  }
+
+  /** Lifts a suspension (local admin). */
+  resumeKey(keyId: Uint8Array): Promise<void> {
+    return this.registry.run(() => this.setSuspended(keyId, false));
+  }
+
+  private async setSuspended(keyId: Uint8Array, suspended: boolean): Promise<void> {
+    if (!this.config.store.getKey(keyId)) throw new UsageError('UNKNOWN_KEY', 'no such key');
+    await setSuspendedLocked(this, keyId, suspended);
+    await this.audit({ timeMs: this.config.clock.now(), keyId: toHex(keyId), path: 'admin', outcome: suspended ? 'SUSPENDED' : 'RESUMED' });
   }
 
   /** Runs a registry change with no other registry change in between (see Mutex). @internal */

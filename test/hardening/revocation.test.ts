@@ -10,22 +10,11 @@ import { DAY, share, unlock } from '../helpers/sharing.js';
 import { COMMAND, MGMT_COMMAND } from '../../src/protocol/constants.js';
 import { KeyArgSchema } from '../../src/protocol/management.js';
 import { encodeMessage } from '../../src/wire/schema.js';
-import { createMemoryVault } from '../../src/store/memory-vault.js';
+import { slowVault } from '../helpers/slow-vault.js';
 import { openVehicleStore } from '../../src/vehicle/store.js';
 import type { Vault } from '../../src/store/vault.js';
 import type { Phone } from '../../src/phone/phone.js';
 import { T0 } from '../helpers/world.js';
-
-/** A memory vault whose writes take `ms` of virtual time: opens every race window there is. */
-export function slowVault(clock: () => World['clock'] | undefined, ms = 5): Vault {
-  const v = createMemoryVault();
-  const slow = <A extends unknown[]>(f: (...a: A) => Promise<void>) => async (...a: A) => {
-    const c = clock();
-    if (c) await new Promise<void>((r) => c.setTimeout(() => r(), ms));
-    await f(...a);
-  };
-  return { ...v, get: v.get.bind(v), list: v.list.bind(v), readLog: v.readLog.bind(v), appendLog: slow(v.appendLog.bind(v)), close: v.close.bind(v), put: slow(v.put.bind(v)), putMany: slow(v.putMany.bind(v)), delete: slow(v.delete.bind(v)) };
-}
 
 async function slowWorld(ms = 5): Promise<World> {
   const holder: { clock?: World['clock'] } = {};
