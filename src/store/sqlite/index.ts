@@ -7,3 +7,4 @@ export { openSqliteVehicleStore, SqliteVehicleStore, SQLITE_AUDIT_DEFAULT_MAX_RO
 export { NO_SQLITE_DRIVER, openSqliteDatabase, sqliteCode, type SqliteDatabase, type SqliteDriverChoice, type SqliteDriverName, type SqliteStatement, type SqlRow, type SqlValue } from './driver.js';
 export { SQLITE_DEFAULT_FILE, resolveLocation } from './files.js';
 export { SQLITE_APPLICATION_ID, SQLITE_SCHEMA_VERSION } from './schema.js';
+export { migrateFileVaultStore, type MigrationReport } from '../migrate-file-vault.js';
