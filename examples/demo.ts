@@ -1,7 +1,7 @@
 /**
  * `npm run demo` — the library's main job, end to end, with no radio and no server.
  *
- * A vehicle key module (Node, node:crypto, a file store in ./.demo-data) and phones (the
+ * A vehicle key module (Node, node:crypto, an SQLite store in ./.demo-data) and phones (the
  * portable pure-JS crypto an app would use) talk over the mock BLE link with realistic timing:
  * 15 ms connection interval, ATT MTU 185. Each step prints the messages and bytes on the air
  * and the simulated time from subscription to result.
@@ -12,18 +12,16 @@ import { createNodeProvider } from '../src/crypto/node.js';
 import { createNobleProvider } from '../src/crypto/noble.js';
 import { createSoftwareSigner } from '../src/crypto/signer.js';
 import { toHex } from '../src/crypto/bytes.js';
-import { openFileVault } from '../src/store/file-vault.js';
 import { createMemoryVault } from '../src/store/memory-vault.js';
 import { createMockLinkPair, VirtualClock, type Adversary, type MockLinkPair } from '../src/transport/mock/index.js';
 import { COMMAND, MGMT_COMMAND } from '../src/protocol/constants.js';
 import { KeyArgSchema } from '../src/protocol/management.js';
 import { encodeMessage } from '../src/wire/schema.js';
 import { Vehicle } from '../src/vehicle/vehicle.js';
-import { openVehicleStore } from '../src/vehicle/store.js';
+import { openSqliteVehicleStore } from '../src/store/sqlite/index.js';
 import { Phone } from '../src/phone/phone.js';
 import { PhoneStore } from '../src/phone/store.js';
 import { DigitalKeyError } from '../src/errors.js';
-import { settleWithIo, trackVault } from './support.js';
 
 const DATA_DIR = join(process.cwd(), '.demo-data');
 const DAY_MS = 86_400_000;
@@ -32,8 +30,10 @@ async function main(): Promise<void> {
   rmSync(DATA_DIR, { recursive: true, force: true });
   const vehicleCrypto = createNodeProvider();
   const phoneCrypto = createNobleProvider();
-  const tracked = trackVault(await openFileVault(join(DATA_DIR, 'vehicle')));
-  const clock = new VirtualClock(Date.now(), { settle: settleWithIo(tracked.pending) });
+  // The durable store: SQLite commits synchronously (WAL fsync inside the call), so no real
+  // I/O escapes the virtual clock.
+  const store = await openSqliteVehicleStore(join(DATA_DIR, 'vehicle'));
+  const clock = new VirtualClock(Date.now());
   const run = <T>(p: Promise<T>) => clock.runUntilSettled(p);
 
   const actions: string[] = [];
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const vehicle = await Vehicle.create({
     crypto: vehicleCrypto,
     clock,
-    store: await openVehicleStore(tracked.vault),
+    store,
     handlers: {
       [COMMAND.unlock]: handler('UNLOCKED'),
       [COMMAND.lock]: handler('LOCKED'),

@@ -1,5 +1,5 @@
 /**
- * `npm run example:vehicle` — a car key module on real Bluetooth LE (bleno), with a durable file
+ * `npm run example:vehicle` — a car key module on real Bluetooth LE (bleno), with a durable SQLite
  * store, printing every audit event. docs/BLE.md §Running the examples.
  *
  *   npm run example:vehicle -- [--dir .dk-vehicle] [--export FILE] [--enroll PHONE_KEY_HEX]
@@ -24,8 +24,8 @@ import { openSoftwareKeyAgreement } from '../src/crypto/key-agreement.js';
 import { DigitalKeyError } from '../src/errors.js';
 import { COMMAND } from '../src/protocol/constants.js';
 import { openFileVault } from '../src/store/file-vault.js';
-import type { Vault } from '../src/store/vault.js';
-import { openVehicleStore, type AuditEvent } from '../src/vehicle/store.js';
+import { openSqliteVehicleStore } from '../src/store/sqlite/index.js';
+import type { AuditEvent } from '../src/vehicle/store.js';
 import { Vehicle } from '../src/vehicle/vehicle.js';
 
 const COMMAND_NAME: Record<number, string> = Object.fromEntries(Object.entries(COMMAND).map(([name, id]) => [id, name]));
@@ -70,14 +70,14 @@ export async function main(argv: string[] = process.argv.slice(2), ble: { bleno?
   const bleno = ble.bleno ?? loadBleno();
   const crypto = createNodeProvider();
   const dir = resolve(args.dir);
-  const vault: Vault = await openFileVault(join(dir, 'store'));
+  const store = await openSqliteVehicleStore(join(dir, 'vehicle.db'));
   // The identity key lives apart from the state (a copy of the store alone cannot pose as the
   // car): here a software key in its own directory; on a real module, a TPM or secure element.
   const identityKey = await openSoftwareKeyAgreement(crypto, await openFileVault(join(dir, 'identity-key')));
   const vehicle = await Vehicle.create({
     crypto,
     identityKey,
-    store: await openVehicleStore(vault),
+    store,
     handlers: Object.fromEntries(
       Object.values(COMMAND).map((id) => [id, (ctx: { keyName: string; path: string }) => console.log(`>>> ${COMMAND_NAME[id]!.toUpperCase()} for "${ctx.keyName}" (${ctx.path} path)`)]),
     ),
@@ -100,7 +100,7 @@ export async function main(argv: string[] = process.argv.slice(2), ble: { bleno?
   let handle: BlenoVehicleHandle | null = null;
   const stop = async (): Promise<void> => {
     await handle?.stop();
-    await vault.close();
+    await store.close();
     process.exit(0);
   };
   if (ble.bleno === undefined) {

@@ -5,6 +5,7 @@
 import type { BaselineRow, FlowRow, ValidationRow } from './flows.js';
 import type { FloorName } from './floor.js';
 import type { ScaleRow } from './scale.js';
+import type { StoreReport } from './sqlite-store.js';
 import { round } from './stats.js';
 import type { ProviderName } from './world.js';
 
@@ -42,6 +43,8 @@ export interface BenchResult {
     providers: BaselineRow[];
   };
   scale: ScaleRow[];
+  /** Durable-store rows: SQLite against the memory vault (issue 10). */
+  stores?: StoreReport;
   floors: Record<ProviderName, Record<FloorName, number>>;
   validation: ValidationRow[];
   targets: Target[];
@@ -122,6 +125,30 @@ export function judgeTargets(r: BenchResult): Target[] {
       holds: scaleRatio <= 1.1,
       detail: `memory vault ${s10k.vehicleCpuUs}/${s10.vehicleCpuUs} µs = ${scaleRatio.toFixed(2)}×; O(1) Map vault ${s10k.vehicleCpuUsMapVault}/${s10.vehicleCpuUsMapVault} µs = ${scaleMapRatio.toFixed(2)}×`,
     },
+    ...storeTargets(r.stores),
+  ];
+}
+
+/** The durable-store targets of issue 10, judged at 10,000 keys + 100,000 revoked grants. */
+function storeTargets(st: StoreReport | undefined): Target[] {
+  const big = st?.rows.find((x) => x.keys === 10_000);
+  if (!st || !big) return [];
+  const disk = `raw fdatasync on this disk ${st.fdatasyncMs} ms`;
+  return [
+    { id: 'store-open', target: 'SQLite store open ≤ 50 ms at 10,000 keys + 100,000 revocations', holds: big.openMs <= 50, detail: `${big.openMs} ms (${big.dbBytes} B database, quick_check included)` },
+    { id: 'store-commit', target: 'one durable commit ≤ 1 ms at that scale', holds: big.commitMs <= 1, detail: `${big.commitMs} ms wall, ${big.commitCpuMs} ms CPU; ${disk}` },
+    {
+      id: 'store-fast-unlock',
+      target: 'fast-path unlock on the durable store within 1 ms of the memory vault',
+      holds: big.fastUs.sqlite - big.fastUs.memory <= 1000,
+      detail: `vehicle ${big.fastUs.sqlite} µs vs ${big.fastUs.memory} µs (full path ${big.fullUs.sqlite} vs ${big.fullUs.memory} µs); ${disk}`,
+    },
+    {
+      id: 'store-throughput',
+      target: `≥ 500 fast-path unlocks/s on one core with ${st.throughput.phones} phones at once (durable store)`,
+      holds: st.throughput.sqlitePerSecond >= 500,
+      detail: `SQLite ${st.throughput.sqlitePerSecond}/s, memory vault ${st.throughput.memoryPerSecond}/s; phones on the same thread`,
+    },
   ];
 }
 
@@ -191,6 +218,18 @@ export function formatReport(r: BenchResult): string {
     ),
   );
   out.push('');
+  if (r.stores) {
+    const st = r.stores;
+    out.push(`Durable store — SQLite (${st.driver}) vs memory vault, ${st.rows[0]?.revokedGrants ?? 0} revoked grants; raw fdatasync ${st.fdatasyncMs} ms; vehicle µs per unlock (median)`);
+    out.push(
+      table(
+        ['keys', 'db bytes', 'open ms', 'commit ms', 'commit CPU ms', 'full SQLite', 'full memory', 'fast SQLite', 'fast memory'],
+        st.rows.map((x) => [String(x.keys), String(x.dbBytes), x.openMs.toFixed(2), x.commitMs.toFixed(3), x.commitCpuMs.toFixed(3), String(x.fullUs.sqlite), String(x.fullUs.memory), String(x.fastUs.sqlite), String(x.fastUs.memory)]),
+      ),
+    );
+    out.push(`  ${st.throughput.phones} phones at once: SQLite ${st.throughput.sqlitePerSecond} fast unlocks/s, memory vault ${st.throughput.memoryPerSecond}/s`);
+    out.push('');
+  }
   out.push('Validation — Link windows vs crypto inside them (timed provider), µs medians');
   out.push(
     table(

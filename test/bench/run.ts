@@ -4,6 +4,7 @@
  *   npm run bench               readable table on stdout, progress on stderr
  *   npm run bench -- --json     ONE JSON object on stdout, progress on stderr
  *   npm run bench -- --quick    few runs, for a smoke test (figures are not stable)
+ *   npm run bench -- --stores   only the durable-store rows (SQLite vs memory vault), as JSON
  *   npm run bench -- --render saved.json   prints the table of a saved --json run
  *
  * Never part of `npm test`: nothing here asserts a timing.
@@ -13,6 +14,7 @@ import os from 'node:os';
 import { INTERVALS_MS, LATENCY_MTU, MTUS, measureProvider, type ProviderReport } from './flows.js';
 import { formatReport, judgeTargets, type BenchResult } from './report.js';
 import { measureScale } from './scale.js';
+import { measureStores } from './sqlite-store.js';
 import { DEFAULT_PACKETS_PER_EVENT } from '../../src/transport/mock/index.js';
 import { PROVIDERS, type ProviderName } from './world.js';
 
@@ -39,6 +41,11 @@ async function main(): Promise<void> {
     return;
   }
   const priority = raisePriority();
+  if (args.has('--stores')) {
+    // Only the durable-store rows (issue 10), as JSON.
+    process.stdout.write(`${JSON.stringify(await measureStores(SCALE_RUNS, SCALE_WARMUP, log), null, 2)}\n`);
+    return;
+  }
   const t0 = performance.now();
   const loadAvgStart = os.loadavg()[0]!;
   const reports: Partial<Record<ProviderName, ProviderReport>> = {};
@@ -48,6 +55,7 @@ async function main(): Promise<void> {
     if (reports[provider]!.maxVirtualMsInWindows !== 0) throw new Error('virtual time passed inside a CPU window: the method does not hold');
   }
   const scale = await measureScale(SCALE_RUNS, SCALE_WARMUP, log);
+  const stores = await measureStores(SCALE_RUNS, SCALE_WARMUP, log);
   const all = PROVIDERS.map((p) => reports[p]!);
   const native = reports.native!.baseline;
   const cpus = os.cpus();
@@ -81,6 +89,7 @@ async function main(): Promise<void> {
       providers: all.map((r) => r.baseline),
     },
     scale,
+    stores,
     floors: { noble: reports.noble!.floorsUs, native: reports.native!.floorsUs },
     validation: all.flatMap((r) => r.validation),
     targets: [],

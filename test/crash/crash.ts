@@ -63,7 +63,7 @@ export interface CrashOptions {
 }
 
 /** Small seeded PRNG (mulberry32): the kill schedule is reproducible from the seed. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -76,8 +76,23 @@ function prng(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** When to kill a child: `early` after `delayMs` from spawn, else after `afterLines` commits and `delayMs` more. */
+export interface KillPlan {
+  early: boolean;
+  delayMs: number;
+  afterLines: number;
+}
+
+/** The seeded kill schedule shared by every crash test (see {@link runCrashTrials}). */
+export function nextKillPlan(random: () => number): KillPlan {
+  const early = random() < 1 / 6;
+  return early
+    ? { early, delayMs: Math.floor(random() * 500), afterLines: 0 }
+    : { early, delayMs: random() < 0.3 ? 0 : Math.floor(random() * 15), afterLines: Math.floor(random() * 13) };
+}
+
 /** What one child did before it died. */
-interface ChildRun {
+export interface ChildRun {
   ready: boolean;
   lastCommitted: number | null;
   exit: { code: number | null; signal: NodeJS.Signals | null };
@@ -89,8 +104,8 @@ interface ChildRun {
  * wrapper process: the pid we kill is the pid that holds the vault lock) and kills it with
  * SIGKILL when `plan` says so.
  */
-async function runChild(dir: string, plan: { early: boolean; delayMs: number; afterLines: number }): Promise<ChildRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runChild(dir: string, plan: KillPlan, script = CHILD, extraArgs: string[] = []): Promise<ChildRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, dir, ...extraArgs], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   // 'close' comes after 'exit' (the child is reaped, so its pid is gone and its lock is stale)
   // and after its stdout has been fully read, so no committed line is missed.
   const exited = new Promise<ChildRun['exit']>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
@@ -219,10 +234,8 @@ async function runLane(count: number, seed: number, dir: string, onTrial?: (line
   const random = prng(seed);
   const report: CrashReport = { kills: 0, old: 0, new: 0, early: 0, staleLocks: 0, tempFiles: 0, lastState: 0, lastReported: 0, inconsistencies: [] };
   for (let trial = 0; trial < count; trial++) {
-    const early = random() < 1 / 6;
-    const plan = early
-      ? { early, delayMs: Math.floor(random() * 500), afterLines: 0 }
-      : { early, delayMs: random() < 0.3 ? 0 : Math.floor(random() * 15), afterLines: Math.floor(random() * 13) };
+    const plan = nextKillPlan(random);
+    const early = plan.early;
     const problems = await runTrial(dir, plan, report);
     for (const p of problems) report.inconsistencies.push(`${path.basename(dir)} trial ${trial} (seed ${seed}): ${p}`);
     onTrial?.(`${path.basename(dir)} trial ${trial}: ${early ? 'early' : 'running'} kill, state ${report.lastState}${problems.length ? ` FAILED: ${problems.join('; ')}` : ''}`);
@@ -231,7 +244,7 @@ async function runLane(count: number, seed: number, dir: string, onTrial?: (line
 }
 
 /** One kill and reopen; updates the counters in `report` and returns the problems found. */
-async function runTrial(dir: string, plan: { early: boolean; delayMs: number; afterLines: number }, report: CrashReport): Promise<string[]> {
+async function runTrial(dir: string, plan: KillPlan, report: CrashReport): Promise<string[]> {
   const run = await runChild(dir, plan);
   const problems: string[] = [];
   if (run.exit.signal !== 'SIGKILL') problems.push(`child exited on its own (code ${run.exit.code}): ${run.stderr.trim()}`);
