@@ -23,6 +23,7 @@ export {
   VaultVehicleStore,
   openVehicleStore,
   REQUEST_MEMORY_PER_KEY,
+  REQUEST_MEMORY_PER_COMMAND,
   type VehicleStore,
   type StoredIdentity,
   type KeyRecord,

@@ -89,7 +89,9 @@ export async function pairWithCode(phone: Phone, link: Link, code: string, optio
   // decoding, so the app hears "refused", not a codec error.
   if (clearStatusOf(doneBytes) !== undefined) {
     wipe(keys.p2v, keys.v2p);
-    throw new AuthenticationError('PAIRING_REFUSED', 'the vehicle refused to enrol this phone after the code was accepted');
+    // Unauthenticated: a forger could put it in place of the real PairDone, so the enrolment
+    // may have happened. Pairing again in a new window is safe (the car re-sends the welcome).
+    throw new AuthenticationError('PAIRING_REFUSED', 'the vehicle refused to enrol this phone after the code was accepted, or the answer was forged: pair again', { mayHaveSucceeded: true, retryable: true });
   }
   const done = decodeMessage(PairDoneSchema, doneBytes);
   const plain = crypto.aeadOpen(keys.v2p, nonceFor(0), done.sealed, keys.aad);

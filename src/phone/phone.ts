@@ -14,7 +14,7 @@ import type { Clock } from '../transport/clock.js';
 import { systemClock } from '../transport/clock.js';
 import type { Link } from '../transport/link.js';
 import { clearStatusOf, closeChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
-import { COMMAND, COMMAND_FLAG, MGMT_COMMAND, RECHALLENGE_COMMAND, REQUEST_ID_BYTES, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
+import { COMMAND, COMMAND_FLAG, RECHALLENGE_COMMAND, REQUEST_ID_BYTES, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
 import { keyIdOf } from '../protocol/keyschedule.js';
 import { CommandSchema, ResultSchema, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
 import {
@@ -330,8 +330,7 @@ export class Phone {
    * attempt of the same command (same car, same argument, within RETRY_WINDOW_MS), or a new one.
    */
   withRequestId(vehicleId: Uint8Array, req: CommandRequest): CommandRequest {
-    // Management commands are idempotent or answer INVALID_ARGUMENT on a repeat: no id needed.
-    if (req.requestId || MGMT_IDS.has(req.id)) return req;
+    if (req.requestId) return req;
     const slot = uncertainKey(vehicleId, req.id);
     const previous = this.uncertain.get(slot);
     const data = req.data ? toHexString(req.data) : '';
@@ -525,8 +524,6 @@ export class PhoneSession {
     }
   }
 }
-
-const MGMT_IDS: ReadonlySet<number> = new Set(Object.values(MGMT_COMMAND));
 
 function uncertainKey(vehicleId: Uint8Array, command: number): string {
   return `${toHexString(vehicleId)}/${command}`;

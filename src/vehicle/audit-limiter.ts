@@ -41,6 +41,16 @@ export class AuditLimiter {
     return out;
   }
 
+  /** Suppressed records not yet summarised. */
+  get suppressedCount(): number {
+    return this.suppressed;
+  }
+
+  /** When the current window ends (the summary is due), ms. */
+  get windowEndsAt(): number {
+    return this.windowStart + this.windowMs;
+  }
+
   /** The summary of what was suppressed in the current window, if anything; resets the window. */
   flush(nowMs: number): AuditEvent | null {
     const count = this.suppressed;

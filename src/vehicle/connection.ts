@@ -22,14 +22,13 @@ import {
   type OpenedFullAuth,
   type VehicleHandshake,
 } from '../protocol/vehicle-handshake.js';
-import type { HandlerOutcome } from './run-handler.js';
 import type { KeyRecord, TicketRecord } from './store.js';
 import type { Vehicle } from './vehicle.js';
 import { authenticateFull } from './resolve-key.js';
 import { Refusal, errorCode } from './refusal.js';
 import { PairingWindows } from './pairing.js';
 import { sealTicketSecret, unsealTicketSecret } from './identity.js';
-import { admitCommand, fitResult, requestKey, runPolicyHooks } from './dispatch.js';
+import { admitCommand, fitResult, runPolicyHooks } from './dispatch.js';
 
 /** Facts about the radio link that policies may use. */
 export interface LinkInfo {
@@ -43,6 +42,14 @@ interface Authenticated {
   key: KeyRecord;
   receivedAt: number;
   previous: TicketRecord | null;
+}
+
+/** How authenticate() moves a link between the pending FIFO and the Auth work slots. */
+interface AuthGate {
+  /** A message arrived: leave the FIFO, claim a work slot; false when none is free. */
+  arrived(): boolean;
+  /** Waiting for another message: free the slot, back into the FIFO. */
+  waiting(): void;
 }
 
 /** An authenticated session on a link. */
@@ -95,16 +102,26 @@ export class Connection {
     const pending = { evict: () => void this.close('evicted: pending handshakes full') };
     admission.admit(pending);
     let working = false;
-    const arrived = (): boolean => {
-      admission.leave(pending);
-      if (!working) working = admission.tryWork();
-      return working;
+    // A work slot is held only while a message is being checked: a link that goes back to
+    // waiting (after RETRY_FULL) returns to the evictable pending FIFO and frees its slot, so
+    // keyless peers sending bogus tickets cannot hold the slots.
+    const gate: AuthGate = {
+      arrived() {
+        admission.leave(pending);
+        if (!working) working = admission.tryWork();
+        return working;
+      },
+      waiting() {
+        if (working) admission.endWork();
+        working = false;
+        admission.admit(pending);
+      },
     };
     try {
       // The relay bound runs from the moment the challenge leaves: its own flight counts.
       const sentAt = now();
       await this.link.send(bytes, { timeoutMs: this.cfg.handshakeTimeoutMs });
-      const auth = await this.authenticate(state, sentAt, arrived);
+      const auth = await this.authenticate(state, sentAt, gate);
       if (auth === 'busy') {
         await this.vehicle.audit({ timeMs: now(), outcome: 'BUSY', detail: 'Auth work slots full' });
         await this.sendClear(STATUS.busy);
@@ -137,24 +154,25 @@ export class Connection {
 
   /**
    * Receives Auth (and, after a fast-path miss, the full retry) and authenticates the phone.
-   * `arrived` is called when a message arrives: it takes the link out of the pending FIFO and
-   * claims an Auth work slot ('busy' when none is free).
+   * `gate.arrived` is called when a message arrives (out of the pending FIFO, claim an Auth work
+   * slot; 'busy' when none is free), `gate.waiting` when the link waits again.
    */
-  private async authenticate(state: VehicleHandshake, sentAt: number, arrived: () => boolean): Promise<Authenticated | { pairStart: Uint8Array } | 'busy'> {
+  private async authenticate(state: VehicleHandshake, sentAt: number, gate: AuthGate): Promise<Authenticated | { pairStart: Uint8Array } | 'busy'> {
     const deadline = sentAt + this.cfg.handshakeTimeoutMs;
     for (;;) {
       const bytes = await this.link.receive({ timeoutMs: Math.max(1, deadline - this.cfg.clock.now()) });
       const receivedAt = this.cfg.clock.now();
       if (this.vehicle.pairing.isOpen && PairingWindows.isPairStart(bytes)) {
-        arrived();
+        gate.arrived();
         return { pairStart: bytes };
       }
-      if (!arrived()) return 'busy';
+      if (!gate.arrived()) return 'busy';
       const auth = consumeAuth(state, bytes);
       if (auth.ticketId !== undefined) {
         const fast = await this.openFast(state, auth, receivedAt);
         if (fast) return fast;
         await this.sendClear(STATUS.retryFull);
+        gate.waiting();
         continue;
       }
       const opened = openFullAuth(this.cfg.crypto, this.vehicle.identity, state, auth);
@@ -259,38 +277,37 @@ export class Connection {
     const policy = this.cfg.policies.get(command.id);
     const hooks = await runPolicyHooks(this.cfg, this.info, policy, toHex(s.key.keyId), command.id);
     const step = await this.vehicle.exclusive(() => admitCommand(this.vehicle, this.link, s, command, { policy, hooks, inHandshake, challengeToAuthMs }));
+    // A started handler's outcome is already in the request memory (requests.ts) when it arrives.
     const outcome = fitResult('run' in step ? await step.run : step);
-    if ('run' in step && command.requestId) await this.rememberResult(s.key, command, outcome);
     await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: toHex(s.key.keyId), command: command.id, path: s.path, outcome: STATUS_NAME[outcome.status] ?? String(outcome.status), detail: outcome.detail });
     return outcome.data ? { status: outcome.status, data: outcome.data } : { status: outcome.status };
-  }
-
-  /** Files a finished command's result under its request id (a retry gets it back). */
-  private async rememberResult(key: KeyRecord, command: CommandMsg, outcome: HandlerOutcome): Promise<void> {
-    const flight = requestKey(key.keyId, command.requestId!);
-    try {
-      await this.cfg.store.putRequest({ keyId: key.keyId, requestId: command.requestId!, command: command.id, status: outcome.status, ...(outcome.data ? { data: outcome.data } : {}), timeMs: this.cfg.clock.now() });
-    } catch (e) {
-      await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: toHex(key.keyId), outcome: 'REQUEST_NOT_FILED', detail: errorCode(e) });
-    } finally {
-      this.vehicle.inFlight.delete(flight);
-    }
   }
 
   /** Generic refusal: one clear status for the phone, the reason for the audit log. */
   private async refuse(e: unknown): Promise<void> {
     if (this.link.isClosed) {
-      await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: e instanceof Refusal ? e.keyIdHex : this.keyIdHex, outcome: 'LINK_CLOSED', detail: errorCode(e) });
+      await this.vehicle.audit({ timeMs: this.cfg.clock.now(), ...this.auditIds(e), outcome: 'LINK_CLOSED', detail: errorCode(e) });
       return;
     }
     const status = e instanceof Refusal ? e.status : STATUS.rejected;
     await this.vehicle.audit({
       timeMs: this.cfg.clock.now(),
-      keyId: e instanceof Refusal ? e.keyIdHex : undefined,
+      ...this.auditIds(e),
       outcome: STATUS_NAME[status] ?? 'REJECTED',
       detail: errorCode(e),
     });
     await this.sendClear(status);
+  }
+
+  /**
+   * Key ids for a refusal's audit record: the id authenticated on this link as `keyId`; an id
+   * the peer merely claimed (an unknown key, a bad signature) as `claimedKeyId`, since anyone can
+   * claim any id: it must not file records under a real key nor escape the junk budget.
+   */
+  private auditIds(e: unknown): { keyId?: string; claimedKeyId?: string } {
+    const id = e instanceof Refusal ? e.keyIdHex : this.keyIdHex;
+    if (id === undefined) return {};
+    return id === this.keyIdHex ? { keyId: id } : { claimedKeyId: id };
   }
 
   private async sendClear(status: number): Promise<void> {

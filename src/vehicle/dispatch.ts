@@ -15,13 +15,11 @@ import type { CommandMsg } from '../protocol/messages.js';
 import { handleManagementLocked, isManagement } from './management.js';
 import { evaluatePolicy, type CommandPolicy } from './policy.js';
 import { Refusal, errorCode } from './refusal.js';
-import { runHandler, type HandlerOutcome } from './run-handler.js';
+import { startHandlerRun, type HandlerOutcome } from './run-handler.js';
+import { markPending, recall, remember, requestDigest, track } from './requests.js';
 import type { KeyRecord } from './store.js';
 import type { Vehicle, VehicleConfig } from './vehicle.js';
 import type { LinkInfo } from './connection.js';
-
-/** Request-memory status of a command whose handler started and has not finished. */
-export const REQUEST_PENDING = -1;
 
 /** HCI's "RSSI not available" (Core spec Vol 4 Part E §7.5.4): not a dBm value. */
 const RSSI_UNAVAILABLE = 127;
@@ -75,6 +73,13 @@ export async function admitCommand(
   if (!current) throw new Refusal(STATUS.rejected, 'KEY_REVOKED_IN_SESSION', keyHex);
   if (link.isClosed) throw new Refusal(STATUS.rejected, 'LINK_CLOSED_BEFORE_DISPATCH', keyHex);
   s.key = current;
+  // A retry is answered before the policy: it runs nothing, and a use-limited key whose last
+  // use was spent must hear the stored OK, not USE_LIMIT_REACHED.
+  const digest = command.requestId ? requestDigest(vehicle, command) : undefined;
+  if (digest) {
+    const remembered = recall(vehicle, current, digest);
+    if (remembered) return remembered;
+  }
   const flags = command.flags ?? 0;
   let status = evaluatePolicy(
     { key: current, command: command.id, flags, path: s.path, inHandshake: ctx.inHandshake, challengeToAuthMs: ctx.challengeToAuthMs, nowMs: vehicle.now(), rssiDbm: ctx.hooks.rssiDbm, proximityOk: ctx.hooks.proximityOk },
@@ -83,12 +88,13 @@ export async function admitCommand(
   if (status === STATUS.ok && issuerSuspended(vehicle, current)) status = STATUS.keySuspended;
   if (ctx.hooks.failed && (status === STATUS.ok || status === STATUS.proximityCheckFailed)) return { status: STATUS.proximityCheckFailed, detail: ctx.hooks.failed };
   if (status !== STATUS.ok) return { status };
-  if (command.requestId) {
-    const remembered = recall(vehicle, current, command);
-    if (remembered) return remembered;
+  if (isManagement(command.id)) {
+    const outcome = await handleManagementLocked(vehicle, current, command);
+    // Remembered in the same critical section: a retried revokeKey hears OK, not "unknown key".
+    if (digest) await remember(vehicle, current, command, digest, outcome);
+    return outcome;
   }
-  if (isManagement(command.id)) return handleManagementLocked(vehicle, current, command);
-  return startHandler(vehicle, s, current, command);
+  return startHandler(vehicle, s, current, command, digest);
 }
 
 /** Whether any enrolled issuer up the key's chain is suspended (suspension reaches delegates). */
@@ -96,20 +102,8 @@ function issuerSuspended(vehicle: Vehicle, key: KeyRecord): boolean {
   return (key.chainIssuerIds ?? []).some((id) => vehicle.config.store.getKey(fromHex(id))?.suspended === true);
 }
 
-/** A retry's answer: the running first attempt, its remembered result, or null (new request). */
-function recall(vehicle: Vehicle, key: KeyRecord, command: CommandMsg): Admitted | null {
-  const running = vehicle.inFlight.get(requestKey(key.keyId, command.requestId!));
-  if (running) return { run: running.then((o) => ({ ...o, detail: 'RETRY_JOINED' })) };
-  const rec = vehicle.config.store.getRequest(key.keyId, command.requestId!);
-  if (!rec) return null;
-  if (rec.command !== command.id) return { status: STATUS.invalidArgument, detail: 'REQUEST_ID_REUSED' };
-  // The vehicle restarted while the handler ran: whether it finished is unknown.
-  if (rec.status === REQUEST_PENDING) return { status: STATUS.handlerFailed, detail: 'INTERRUPTED_BY_RESTART' };
-  return { status: rec.status, ...(rec.data ? { data: rec.data } : {}), detail: 'RETRY_ANSWERED' };
-}
-
 /** Spends a use, marks the request pending (both durably), then starts the handler. */
-async function startHandler(vehicle: Vehicle, s: SessionView, key: KeyRecord, command: CommandMsg): Promise<Admitted> {
+async function startHandler(vehicle: Vehicle, s: SessionView, key: KeyRecord, command: CommandMsg, digest: Uint8Array | undefined): Promise<Admitted> {
   const { store, handlers, clock, handlerTimeoutMs } = vehicle.config;
   const handler = handlers.get(command.id);
   if (!handler) return { status: STATUS.unknownCommand };
@@ -119,22 +113,14 @@ async function startHandler(vehicle: Vehicle, s: SessionView, key: KeyRecord, co
     s.key = { ...key, usesLeft: key.usesLeft - 1 };
     await store.putKey(s.key);
   }
-  if (command.requestId) {
-    await store.putRequest({ keyId: key.keyId, requestId: command.requestId, command: command.id, status: REQUEST_PENDING, timeMs: clock.now() });
-  }
-  const run = runHandler(
+  if (digest) await markPending(vehicle, key, command, digest);
+  const run = startHandlerRun(
     handler,
     { command: command.id, data: command.data, keyId: toHex(key.keyId), keyName: key.name, role: key.role, path: s.path, userPresent: ((command.flags ?? 0) & COMMAND_FLAG.userPresent) !== 0 },
     clock,
     handlerTimeoutMs,
   );
-  if (command.requestId) vehicle.inFlight.set(requestKey(key.keyId, command.requestId), run);
-  return { run };
-}
-
-/** Map key of an in-flight request. */
-export function requestKey(keyId: Uint8Array, requestId: Uint8Array): string {
-  return `${toHex(keyId)}/${toHex(requestId)}`;
+  return { run: digest ? track(vehicle, key, command, digest, run) : run.result };
 }
 
 /** Result frame overhead besides the data (CBOR map, status, data header, AEAD tag, margin). */

@@ -94,7 +94,6 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
     decoyVerify(vehicle);
     return fail(reason);
   };
-  if (store.isKeyRevoked(keyId)) failRevoked('KEY_REVOKED');
   let last: GrantBody | undefined;
   let rights: Rights | undefined;
   const chainGrantIds: string[] = [];
@@ -107,8 +106,9 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
       return fail('GRANT_MALFORMED');
     }
     const { grant, body } = decoded;
-    // A revoked key never issues again, whichever bundle it signed (kept as revoked key ids).
-    if (store.isKeyRevoked(body.issuerKeyId)) failRevoked('GRANT_ISSUER_REVOKED');
+    // A revoked key never issues again, whichever bundle it signed (kept as revoked key ids),
+    // unless it is enrolled again (paired anew by the owner) or was itself re-granted below.
+    if (!rights && !store.getKey(body.issuerKeyId) && store.getRevokedKey(body.issuerKeyId)) failRevoked('GRANT_ISSUER_REVOKED');
     // An issuer the vehicle knows is judged by its CURRENT record (suspension, uses, expiry),
     // not by the rights its own grant once carried.
     const issuer = enrolledRights(vehicle, body.issuerKeyId, nowMs, fail) ?? rights;
@@ -133,7 +133,10 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
     if (notBefore < issuer.notBefore || notAfter > issuer.notAfter) fail('GRANT_ESCALATION_VALIDITY');
     if (issuer.commands !== null && !body.commands.every((c) => issuer.commands!.includes(c))) fail('GRANT_ESCALATION_COMMANDS');
     const subjectId = keyIdOf(crypto, body.subjectKey);
-    if (store.isKeyRevoked(subjectId)) fail('GRANT_SUBJECT_REVOKED');
+    // A revoked key comes back only by a grant signed after its revocation (a deliberate
+    // re-grant), never by a bundle made before it.
+    const revoked = store.getRevokedKey(subjectId);
+    if (revoked && notBefore <= revoked.revokedAt) fail(equalBytes(subjectId, keyId) ? 'KEY_REVOKED' : 'GRANT_SUBJECT_REVOKED');
     chainGrantIds.push(toHex(body.grantId), ...issuer.chainGrantIds);
     chainIssuerIds.push(toHex(body.issuerKeyId), ...issuer.chainIssuerIds);
     rights = {

@@ -18,8 +18,14 @@ import { toHex } from '../crypto/bytes.js';
 import { encodeRecord, hexField, num, optHex, optHexList, optNum, parseRecord, type Json } from '../store/json-record.js';
 import type { Vault } from '../store/vault.js';
 
-/** Newest request ids remembered per key for exactly-once retries (docs/PROTOCOL.md §6.4). */
-export const REQUEST_MEMORY_PER_KEY = 16;
+/**
+ * Request memory for exactly-once retries (docs/PROTOCOL.md §6.4): the newest
+ * REQUEST_MEMORY_PER_COMMAND requests of each command of a key, and at most
+ * REQUEST_MEMORY_PER_KEY per key in all.
+ */
+export const REQUEST_MEMORY_PER_COMMAND = 4;
+/** See {@link REQUEST_MEMORY_PER_COMMAND}. */
+export const REQUEST_MEMORY_PER_KEY = 64;
 
 /** The public half of the vehicle identity, as stored. The private key is never in the store. */
 export interface StoredIdentity {
@@ -81,8 +87,13 @@ export interface TicketRecord {
 /** One audit record (docs/PROTOCOL.md §9). Never holds a secret. */
 export interface AuditEvent {
   timeMs: number;
-  /** Key id in hex, when the phone was identified. */
+  /** Key id in hex, when the phone was authenticated (or for admin records naming a key). */
   keyId?: string;
+  /**
+   * Key id a refused peer claimed (unknown key, bad signature, bad grant). Unauthenticated:
+   * anyone can claim any id, so it never fills `keyId` and such records count as junk.
+   */
+  claimedKeyId?: string;
   command?: number;
   path?: 'full' | 'fast' | 'pairing' | 'admin';
   /** Outcome: `OK`, `EXECUTED`, or a status / rejection name. */
@@ -111,10 +122,16 @@ export interface RevokedGrant {
   keepUntil: number;
 }
 
-/** A revoked key id: no chain naming it as subject or issuer is ever accepted while kept. */
+/**
+ * A revoked key id: no grant chain naming it as subject (unless the grant was signed after the
+ * revocation) or as an unenrolled issuer is accepted. Kept for ever by the vehicle
+ * (`keepUntil` = Number.MAX_SAFE_INTEGER): ids are 8 bytes.
+ */
 export interface RevokedKey {
   keyId: Uint8Array;
   keepUntil: number;
+  /** When the key was revoked, on the vehicle's time (a re-grant must be signed after it). */
+  revokedAt: number;
 }
 
 /** One atomic revocation: keys removed (with tickets and request memory) and ids remembered. */
@@ -155,14 +172,14 @@ export interface VehicleStore {
   putKey(record: KeyRecord): Promise<void>;
   /** Removes and returns the ticket with this id, durably, before resolving (single use). */
   takeTicket(ticketId: Uint8Array): Promise<TicketRecord | null>;
-  /** Files a key's next ticket, replacing its previous one. */
+  /** Files a key's next ticket, replacing its previous one. Ignored if the key is not enrolled (revoked meanwhile). */
   putTicket(ticket: TicketRecord): Promise<void>;
   /** Number of tickets on file. */
   readonly ticketCount: number;
   /** Whether a grant id is revoked. */
   isGrantRevoked(grantId: Uint8Array): boolean;
-  /** Whether a key id is revoked. */
-  isKeyRevoked(keyId: Uint8Array): boolean;
+  /** The revocation record of a key id, if it is revoked. */
+  getRevokedKey(keyId: Uint8Array): RevokedKey | undefined;
   /** Number of revocation records (keys and grants). */
   readonly revokedCount: number;
   /** One atomic revocation (see {@link RevocationChange}). */
@@ -173,9 +190,15 @@ export interface VehicleStore {
   readonly timeFloor: number;
   /** Raises the time floor durably; a lower value is ignored (the floor never goes back). */
   raiseTimeFloor(ms: number): Promise<void>;
+  /** Sets the time floor to `ms` even if lower (local admin after a clock fix, Vehicle.resetTimeFloor). */
+  resetTimeFloor(ms: number): Promise<void>;
   /** The remembered request of a key, if any. */
   getRequest(keyId: Uint8Array, requestId: Uint8Array): RequestRecord | undefined;
-  /** Remembers (or updates) a request; keeps the newest REQUEST_MEMORY_PER_KEY per key. */
+  /**
+   * Remembers (or updates) a request; keeps the newest REQUEST_MEMORY_PER_COMMAND per (key,
+   * command) and REQUEST_MEMORY_PER_KEY per key. `requestId` is the vehicle's 16-byte request digest.
+   * Ignored if the key is not enrolled (revoked while its handler ran: nothing stays behind).
+   */
   putRequest(record: RequestRecord): Promise<void>;
   /** Appends an audit record (bounded: old records are dropped). */
   appendAudit(event: AuditEvent): Promise<void>;
@@ -219,7 +242,7 @@ export class VaultVehicleStore implements VehicleStore {
       this.revokedGrants.set(toHex(r.grantId), r);
     }
     for (const name of await this.vault.list('x.')) {
-      const r = parseRecord(await this.must(name), 'vehicle', name, (j) => ({ keyId: hexField(j, 'keyId'), keepUntil: num(j, 'keepUntil') }));
+      const r = parseRecord(await this.must(name), 'vehicle', name, (j) => ({ keyId: hexField(j, 'keyId'), keepUntil: num(j, 'keepUntil'), revokedAt: num(j, 'revokedAt') }));
       this.revokedKeys.set(toHex(r.keyId), r);
     }
     for (const name of await this.vault.list('r.')) this.requests.set(name.slice(2), parseRecord(await this.must(name), 'vehicle', name, decodeRequests));
@@ -273,6 +296,7 @@ export class VaultVehicleStore implements VehicleStore {
 
   async putTicket(ticket: TicketRecord): Promise<void> {
     const keyHex = toHex(ticket.keyId);
+    if (!this.keys.has(keyHex)) return;
     await this.vault.put(`t.${keyHex}`, encodeRecord(encodeTicket(ticket)));
     this.dropTicketOf(keyHex);
     this.cacheTicket(ticket);
@@ -286,8 +310,8 @@ export class VaultVehicleStore implements VehicleStore {
     return this.revokedGrants.has(toHex(grantId));
   }
 
-  isKeyRevoked(keyId: Uint8Array): boolean {
-    return this.revokedKeys.has(toHex(keyId));
+  getRevokedKey(keyId: Uint8Array): RevokedKey | undefined {
+    return this.revokedKeys.get(toHex(keyId));
   }
 
   get revokedCount(): number {
@@ -307,7 +331,7 @@ export class VaultVehicleStore implements VehicleStore {
       add(`k.${hex}`, null);
       add(`t.${hex}`, null);
       add(`r.${hex}`, null);
-      add(`x.${hex}`, encodeRecord({ keyId: hex, keepUntil: k.keepUntil }));
+      add(`x.${hex}`, encodeRecord({ keyId: hex, keepUntil: k.keepUntil, revokedAt: k.revokedAt }));
     }
     for (const g of change.grants) add(`g.${toHex(g.grantId)}`, encodeRecord({ grantId: toHex(g.grantId), keepUntil: g.keepUntil }));
     if (entries.length === 0) return;
@@ -317,7 +341,7 @@ export class VaultVehicleStore implements VehicleStore {
       this.keys.delete(hex);
       this.dropTicketOf(hex);
       this.requests.delete(hex);
-      this.revokedKeys.set(hex, { keyId: k.keyId, keepUntil: k.keepUntil });
+      this.revokedKeys.set(hex, { keyId: k.keyId, keepUntil: k.keepUntil, revokedAt: k.revokedAt });
     }
     for (const g of change.grants) this.revokedGrants.set(toHex(g.grantId), g);
   }
@@ -342,6 +366,11 @@ export class VaultVehicleStore implements VehicleStore {
     this.floor = Math.max(this.floor, ms);
   }
 
+  async resetTimeFloor(ms: number): Promise<void> {
+    await this.vault.put(FLOOR_NAME, encodeRecord({ floor: ms }));
+    this.floor = ms;
+  }
+
   getRequest(keyId: Uint8Array, requestId: Uint8Array): RequestRecord | undefined {
     const id = toHex(requestId);
     return this.requests.get(toHex(keyId))?.find((r) => toHex(r.requestId) === id);
@@ -349,10 +378,11 @@ export class VaultVehicleStore implements VehicleStore {
 
   async putRequest(record: RequestRecord): Promise<void> {
     const keyHex = toHex(record.keyId);
+    if (!this.keys.has(keyHex)) return;
     const id = toHex(record.requestId);
     const list = (this.requests.get(keyHex) ?? []).filter((r) => toHex(r.requestId) !== id);
     list.push(record);
-    const kept = list.slice(-REQUEST_MEMORY_PER_KEY);
+    const kept = trimRequests(list);
     await this.vault.put(`r.${keyHex}`, encodeRecord({ requests: kept.map(encodeRequest) }));
     this.requests.set(keyHex, kept);
   }
@@ -398,6 +428,24 @@ export class VaultVehicleStore implements VehicleStore {
     if (old) this.tickets.delete(old);
     this.ticketByKey.delete(keyHex);
   }
+}
+
+/**
+ * The request records to keep of a key's list (oldest first): the newest
+ * REQUEST_MEMORY_PER_COMMAND of each command, then the newest REQUEST_MEMORY_PER_KEY overall.
+ * Shared by store implementations so their eviction is identical.
+ */
+export function trimRequests(list: RequestRecord[]): RequestRecord[] {
+  const perCommand = new Map<number, number>();
+  const keep: RequestRecord[] = [];
+  for (let i = list.length - 1; i >= 0 && keep.length < REQUEST_MEMORY_PER_KEY; i--) {
+    const r = list[i]!;
+    const n = perCommand.get(r.command) ?? 0;
+    if (n >= REQUEST_MEMORY_PER_COMMAND) continue;
+    perCommand.set(r.command, n + 1);
+    keep.push(r);
+  }
+  return keep.reverse();
 }
 
 /** Whether an audit record matches a query's filters (shared by store implementations). */

@@ -47,7 +47,7 @@ export interface VehicleOptions {
   maxConcurrentHandshakes?: number;
   /**
    * Challenged links awaiting their first Auth; when full, the oldest is dropped to admit the
-   * newest, so silent links cannot lock the owner out. Default 128 (bounds memory per flood).
+   * newest, so silent links cannot lock the owner out. Default 256 (bounds memory per flood).
    */
   maxPendingHandshakes?: number;
   /** Time allowed from the challenge to the Auth (or PairStart), ms. Default 5,000. */
@@ -88,6 +88,8 @@ export class Vehicle {
   /** @internal Pending-handshake FIFO and Auth work slots (see Admission). */
   readonly admission: Admission;
   private readonly auditLimiter: AuditLimiter;
+  private summaryTimer: unknown;
+  private floorTimer: unknown;
   /** Serialises key-registry changes (revocation, management, use limits). */
   private readonly registry = new Mutex();
   /** The pairing window and its attempt limits. */
@@ -112,7 +114,7 @@ export class Vehicle {
       handlers: new Map(Object.entries(options.handlers ?? {}).map(([k, v]) => [Number(k), v])),
       policies: new Map(Object.entries({ ...DEFAULT_POLICIES, ...options.policies }).map(([k, v]) => [Number(k), v])),
       maxConcurrentHandshakes: options.maxConcurrentHandshakes ?? 3,
-      maxPendingHandshakes: options.maxPendingHandshakes ?? 128,
+      maxPendingHandshakes: options.maxPendingHandshakes ?? 256,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
       maxTicketRenewals: options.maxTicketRenewals ?? DEFAULT_MAX_TICKET_RENEWALS,
       idleTimeoutMs: options.idleTimeoutMs ?? 30_000,
@@ -162,6 +164,7 @@ export class Vehicle {
     const vehicle = new Vehicle(options, stored, keyAgreement);
     vehicle.refillChallengePool();
     await vehicle.noteTime(true);
+    vehicle.armFloorTimer();
     return vehicle;
   }
 
@@ -183,10 +186,39 @@ export class Vehicle {
     if (!force && now < store.timeFloor + TIME_FLOOR_STEP_MS) return;
     try {
       await store.raiseTimeFloor(now);
-      await store.pruneRevocations(this.now() - REVOCATION_RETENTION_MS);
+      await store.pruneRevocations(store.timeFloor - REVOCATION_RETENTION_MS);
     } catch {
       // A floor not raised only weakens the clock check until the next try; nothing to undo.
     }
+  }
+
+  /**
+   * Lowers the durable time floor to the clock, after an integrator has corrected a clock that
+   * had jumped ahead (the floor followed it, so short grants and tickets looked expired). Needs a
+   * physical confirmation, like a factory reset: a radio peer must never move the car's time.
+   * Revocations are unaffected (revoked key ids are kept for ever, grant ids five years).
+   */
+  async resetTimeFloor(physicalConfirmation: { confirmed: true }): Promise<void> {
+    if (physicalConfirmation?.confirmed !== true) throw new UsageError('CONFIRMATION_REQUIRED', 'resetting the time floor requires a physical confirmation');
+    await this.registry.run(async () => {
+      const from = this.config.store.timeFloor;
+      await this.config.store.resetTimeFloor(this.config.clock.now());
+      await this.audit({ timeMs: this.config.clock.now(), path: 'admin', outcome: 'TIME_FLOOR_RESET', detail: `from ${from}` });
+    });
+  }
+
+  /**
+   * Keeps the time floor moving while the car is idle (a clock set back after an idle spell
+   * must not revive a key that expired meanwhile): one timer, re-armed each step, that does not
+   * keep a Node process alive.
+   */
+  private armFloorTimer(): void {
+    const { clock } = this.config;
+    const handle = clock.setTimeout(() => {
+      void this.noteTime().finally(() => this.armFloorTimer());
+    }, TIME_FLOOR_STEP_MS);
+    (handle as { unref?: () => void } | undefined)?.unref?.();
+    this.floorTimer = handle;
   }
 
   /** @internal Seals and unseals ticket secrets (key derived from the identity key at start-up). */
@@ -254,13 +286,33 @@ export class Vehicle {
         // A listener's bug must not stop the vehicle.
       }
     }
-    for (const record of this.auditLimiter.admit(event)) {
-      try {
-        await this.config.store.appendAudit(record);
-      } catch {
-        // Audit storage failure is reported to listeners only; the attempt itself already ended.
-      }
+    for (const record of this.auditLimiter.admit(event)) await this.appendAudit(record);
+    this.scheduleAuditSummary();
+  }
+
+  private async appendAudit(record: AuditEvent): Promise<void> {
+    try {
+      await this.config.store.appendAudit(record);
+    } catch {
+      // Audit storage failure is reported to listeners only; the attempt itself already ended.
     }
+  }
+
+  /**
+   * Writes the summary of suppressed junk when its window ends even if nothing else happens
+   * (an owner reading the log after a burst must see the count). The timer does not keep a
+   * Node process alive.
+   */
+  private scheduleAuditSummary(): void {
+    if (this.summaryTimer !== undefined || this.auditLimiter.suppressedCount === 0) return;
+    const { clock } = this.config;
+    const handle = clock.setTimeout(() => {
+      this.summaryTimer = undefined;
+      const summary = this.auditLimiter.flush(clock.now());
+      if (summary) void this.appendAudit(summary);
+    }, Math.max(0, this.auditLimiter.windowEndsAt - clock.now()));
+    (handle as { unref?: () => void } | undefined)?.unref?.();
+    this.summaryTimer = handle;
   }
 
   /** @internal A fresh single-use challenge, from the precomputed pool when possible. */
@@ -428,7 +480,10 @@ export class Vehicle {
 
   /** One atomic revocation of `victims` (with their grants) and `grants`, then sessions closed. */
   private async commitRevocation(victims: KeyRecord[], grants: RevokedGrant[]): Promise<void> {
-    const keys: RevokedKey[] = victims.map((k) => ({ keyId: k.keyId, keepUntil: retain(k.notAfter) }));
+    // Revoked key ids are kept for ever (8 bytes each): a key's own expiry says nothing about
+    // how long other bundles naming it stay valid.
+    const revokedAt = this.now();
+    const keys: RevokedKey[] = victims.map((k) => ({ keyId: k.keyId, keepUntil: Number.MAX_SAFE_INTEGER, revokedAt }));
     const own = victims.filter((k) => k.grantId).map((k) => ({ grantId: k.grantId!, keepUntil: retain(k.notAfter) }));
     await this.config.store.revoke({ keys, grants: [...grants, ...own] });
     for (const k of victims) {
@@ -468,17 +523,31 @@ export class Vehicle {
 
   /** Default command id by name, for convenience in integrator code. */
   static readonly COMMAND = COMMAND;
+
+  /**
+   * Shuts down cleanly (a daemon's SIGTERM): closes the pairing window, ends every open session
+   * (its link closes; the phone sees a clean close) and waits for each to finish its bookkeeping,
+   * wipes the precomputed challenge keys, then closes the store. Serve no link afterwards.
+   */
+  async close(reason = 'vehicle shutting down'): Promise<void> {
+    this.pairing.close();
+    await Promise.all([...this.connections].map((c) => c.close(reason)));
+    await this.registry.run(async () => undefined); // registry writes in flight land first
+    for (let i = 0; this.connections.size > 0 && i < 100; i++) await new Promise<void>((r) => this.config.clock.setTimeout(r, 10));
+    for (const kp of this.pool.splice(0)) wipe(kp.privateKey);
+    await this.config.store.close();
+  }
 }
 
 /** The floor is raised at most this often from the clock (a clock set back by less is harmless). */
 const TIME_FLOOR_STEP_MS = 60_000;
 
 /**
- * Revocation records are kept this long past their grant's expiry, judged by the time floor:
- * even a clock that jumped ahead and back cannot bring a revoked grant back within a year, and
- * the floor itself already refuses an expired grant. Revoked ids are 8–16 bytes: cheap to keep.
+ * Revoked grant ids are kept this long past their grant's expiry, judged by the time floor:
+ * a clock that jumped ahead (dragging the floor along) cannot prune them unless it jumped more
+ * than five years. Revoked key ids are kept for ever. Both are 8–16 bytes: cheap to keep.
  */
-export const REVOCATION_RETENTION_MS = 365 * 24 * 3600 * 1000;
+export const REVOCATION_RETENTION_MS = 5 * 365 * 24 * 3600 * 1000;
 
 /** keepUntil for a revocation record of something that expires at `notAfter` (never, if unknown). */
 function retain(notAfter: number | undefined): number {

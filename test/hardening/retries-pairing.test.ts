@@ -15,6 +15,9 @@ import { Vehicle } from '../../src/vehicle/vehicle.js';
 import { createSoftwareKeyAgreement } from '../../src/crypto/key-agreement.js';
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import type { Phone } from '../../src/phone/phone.js';
+import { MGMT_COMMAND } from '../../src/protocol/constants.js';
+import { KeyArgSchema } from '../../src/protocol/management.js';
+import { share } from '../helpers/sharing.js';
 
 const FAST_KDF = { logN: 10, r: 8, p: 1 };
 const unlock = { id: COMMAND.unlock };
@@ -78,16 +81,70 @@ describe('exactly-once retries', () => {
     expect(runs).toBe(1);
   });
 
-  it('a request id reused for another command is refused (INVALID_ARGUMENT), and ids are per key', async () => {
-    const w = await makeWorld();
+  it('a request is (id, command, argument): the same id with another command or argument is a new request; ids are per key', async () => {
+    const w = await makeWorld({ handlers: { [130]: (ctx) => ctx.data, [COMMAND.unlock]: () => undefined, [COMMAND.lock]: () => undefined } });
     const a = await w.enrolledPhone();
     const b = await w.enrolledPhone();
     const requestId = new Uint8Array([7, 7, 7, 7]);
-    expect((await command(w, a, { id: COMMAND.unlock, requestId })).ok).toBe(true);
-    expect(await command(w, a, { id: COMMAND.lock, requestId })).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const first = await command(w, a, { id: 130, requestId, data: new Uint8Array([1]) });
+    const again = await command(w, a, { id: 130, requestId, data: new Uint8Array([1]) });
+    const other = await command(w, a, { id: 130, requestId, data: new Uint8Array([2]) });
+    expect((first as { data?: Uint8Array }).data).toEqual(new Uint8Array([1]));
+    expect((again as { data?: Uint8Array }).data).toEqual(new Uint8Array([1]));
+    expect((other as { data?: Uint8Array }).data).toEqual(new Uint8Array([2]));
+    const audit = await w.vehicle.readAudit();
+    expect(audit.filter((e) => e.command === 130).map((e) => e.detail)).toEqual([undefined, 'RETRY_ANSWERED', undefined]);
     // Another key's identical id is its own request.
-    expect((await command(w, b, { id: COMMAND.lock, requestId })).ok).toBe(true);
-    expect(w.executed.map((e) => e.command)).toEqual([COMMAND.unlock, COMMAND.lock]);
+    expect((await command(w, b, { id: 130, requestId, data: new Uint8Array([1]) })).ok).toBe(true);
+    expect((await w.vehicle.readAudit()).at(-1)!.detail).toBeUndefined();
+  });
+
+  it('16 other commands between a lost unlock and its retry do not push it out: the retry is still answered', async () => {
+    const w = await makeWorld();
+    const owner = await w.enrolledPhone();
+    const { adversary } = recordingAdversary(tamperOne('toPhone', 1, () => ({ type: 'drop' })));
+    expect(await command(w, owner, unlock, { adversary })).toMatchObject({ mayHaveSucceeded: true });
+    for (let i = 0; i < 16; i++) expect((await command(w, owner, { id: i % 2 ? COMMAND.lock : COMMAND.trunk })).ok).toBe(true);
+    expect((await command(w, owner, unlock)).ok).toBe(true);
+    expect(w.executed.filter((e) => e.command === COMMAND.unlock)).toHaveLength(1);
+  });
+
+  it('a single-use grant whose Result was lost hears its stored OK on retry, not USE_LIMIT_REACHED', async () => {
+    const w = await makeWorld();
+    const owner = await w.enrolledPhone();
+    const friend = await w.newPhone();
+    await share(w, owner, friend, { useLimit: 1 });
+    const { adversary } = recordingAdversary(tamperOne('toPhone', 1, () => ({ type: 'drop' })));
+    expect(await command(w, friend, unlock, { adversary })).toMatchObject({ mayHaveSucceeded: true });
+    expect((await command(w, friend, unlock)).ok).toBe(true);
+    expect(w.executed).toHaveLength(1);
+  });
+
+  it('a retried revokeKey whose Result was lost hears OK, not an unknown-key error', async () => {
+    const w = await makeWorld();
+    const owner = await w.enrolledPhone();
+    const friend = await w.enrolledPhone();
+    const revoke = { id: MGMT_COMMAND.revokeKey, data: encodeMessage(KeyArgSchema, { keyId: friend.keyId }) };
+    const { adversary } = recordingAdversary(tamperOne('toPhone', 1, () => ({ type: 'drop' })));
+    expect(await command(w, owner, revoke, { adversary })).toMatchObject({ mayHaveSucceeded: true });
+    expect((await command(w, owner, revoke)).ok).toBe(true);
+    expect(w.vehicle.config.store.getKey(friend.keyId)).toBeUndefined();
+  });
+
+  it('a slow actuation answered HANDLER_TIMEOUT is later answered with its real outcome, and never runs twice', async () => {
+    let runs = 0;
+    const holder: { w?: World } = {};
+    const w = await makeWorld({ handlers: { [COMMAND.unlock]: () => new Promise<void>((r) => (runs++, holder.w!.clock.setTimeout(() => r(), 4_000))) } });
+    holder.w = w;
+    const owner = await w.enrolledPhone();
+    expect(await command(w, owner, unlock)).toMatchObject({ code: 'HANDLER_TIMEOUT', mayHaveSucceeded: true });
+    // Retried at once: joins the running handler, which finishes a second later.
+    const joined = await command(w, owner, unlock);
+    expect(joined, JSON.stringify(joined)).toMatchObject({ ok: true });
+    expect(runs).toBe(1);
+    // The audit shows the timeout, then the retry that joined the running handler.
+    const id = (await w.vehicle.readAudit()).filter((e) => e.command === COMMAND.unlock).map((e) => e.detail);
+    expect(id).toEqual(['handler exceeded 3000 ms', 'RETRY_JOINED']);
   });
 });
 

@@ -64,6 +64,29 @@ describe('revocation is atomic with enrollment', () => {
     expect(w.executed).toHaveLength(1);
   });
 
+  it('a revoked friend comes back only through a grant signed after the revocation (a deliberate re-grant)', async () => {
+    const w = await makeWorld();
+    const owner = await w.enrolledPhone();
+    const friend = await w.newPhone();
+    await share(w, owner, friend);
+    expect((await unlock(w, friend)).ok).toBe(true);
+    await w.run(w.vehicle.revokeKey(friend.keyId));
+    await w.run(new Promise<void>((r) => w.clock.setTimeout(() => r(), 2_000)));
+    await share(w, owner, friend, { notBeforeMs: w.clock.now() - 1_000 });
+    expect((await unlock(w, friend)).ok).toBe(true);
+  });
+
+  it('a co-owner revoked and then paired again with the code (physical access) can share again', async () => {
+    const w = await makeWorld();
+    await w.enrolledPhone();
+    const coOwner = await w.enrolledPhone();
+    await w.run(w.vehicle.revokeKey(coOwner.keyId));
+    await w.run(w.vehicle.enrollOwner(coOwner.publicKey, 'paired again'));
+    const friend = await w.newPhone();
+    await share(w, coOwner, friend);
+    expect((await unlock(w, friend)).ok).toBe(true);
+  });
+
   it('a bundle signed by a revoked co-owner before its revocation is refused (GRANT_ISSUER_REVOKED)', async () => {
     const w = await makeWorld();
     await w.enrolledPhone();
@@ -97,7 +120,7 @@ describe('revocation is atomic with enrollment', () => {
     expect(commits).toEqual([10]);
     for (const p of [mid, leaf]) {
       expect(w.vehicle.config.store.getKey(p.keyId)).toBeUndefined();
-      expect(w.vehicle.config.store.isKeyRevoked(p.keyId)).toBe(true);
+      expect(w.vehicle.config.store.getRevokedKey(p.keyId) !== undefined).toBe(true);
     }
     expect(w.vehicle.config.store.ticketCount).toBe(1);
   });
@@ -175,7 +198,7 @@ async function thiefRace(offset: number): Promise<string> {
   const [code] = await w.run(Promise.all([attempt, revoke, l.served]));
   // Whatever won the race, the thief holds nothing afterwards...
   expect(w.vehicle.config.store.getKey(thief.keyId)).toBeUndefined();
-  expect(w.vehicle.config.store.isKeyRevoked(coOwner.keyId)).toBe(true);
+  expect(w.vehicle.config.store.getRevokedKey(coOwner.keyId) !== undefined).toBe(true);
   // ...and a start that ran, ran before the revocation completed.
   for (const t of executedAt) expect(t).toBeLessThanOrEqual(revokedAt);
   // A later attempt with the same bundle is refused by name.

@@ -139,11 +139,10 @@ describe('revocation and management', () => {
     await w.run(s.close());
     await w.run(l.served);
 
-    // Re-presenting the same grant (a fresh import) is refused: the friend's key id (and the
-    // grant id) are remembered as revoked.
+    // Re-presenting the same grant (a fresh import) is refused: the grant id is remembered.
     await friend.importShare(text);
     expect((await unlock(w, friend)).code).toBe('REJECTED');
-    expect((await w.vehicle.readAudit()).at(-1)!.detail).toBe('KEY_REVOKED');
+    expect((await w.vehicle.readAudit()).at(-1)!.detail).toBe('GRANT_REVOKED');
   });
 
   it('revocation cuts an open session at once', async () => {

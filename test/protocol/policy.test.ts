@@ -333,7 +333,7 @@ describe('revocation and changes during an open session', () => {
     const audit = auditTap(w.vehicle);
     const { pair, served } = w.link();
     const s = await w.run(phone.connect(pair.phone, id, unlock));
-    await w.run(w.vehicle.config.store.revoke({ keys: [{ keyId: phone.keyId, keepUntil: Number.MAX_SAFE_INTEGER }], grants: [] }));
+    await w.run(w.vehicle.config.store.revoke({ keys: [{ keyId: phone.keyId, keepUntil: Number.MAX_SAFE_INTEGER, revokedAt: w.clock.now() }], grants: [] }));
     const err = await expectTypedError(w, s.send(lock));
     expect(err.code).toBe('REJECTED');
     await expectServeEnds(w, served);

@@ -1,0 +1,64 @@
+/**
+ * The daemon's durable store behind one function, so the backend can change in one place
+ * (a SQLite store is planned as the default). Today: the file vault (src/store/file-vault.ts)
+ * in DIR/vault under the typed vehicle store.
+ *
+ * Before opening, the directory must belong to the user running `dkey`: a store another
+ * account owns (or can write) could feed this module keys, so it is refused, not repaired.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { openFileVault } from '../store/file-vault.js';
+import { openVehicleStore, type VehicleStore } from '../vehicle/store.js';
+import { CliError, EXIT } from './errors.js';
+
+/** The vault directory inside a store or home directory. */
+export function vaultDir(dir: string): string {
+  return path.join(path.resolve(dir), 'vault');
+}
+
+/** Default control socket of a store directory. */
+export function defaultControlPath(dir: string): string {
+  return path.join(path.resolve(dir), 'control.sock');
+}
+
+/**
+ * Checks that `dir` exists (or creates it 0700 when `create`), is a directory owned by this
+ * user and closed to group and others.
+ */
+export function checkOwnDir(dir: string, what: string, create: boolean): void {
+  const abs = path.resolve(dir);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch {
+    if (!create) throw new CliError(EXIT.store, `there is no ${what} at ${abs}: create it first with "dkey ${what === 'vehicle store' ? 'vehicle init --store' : 'phone init --home'} ${dir}"`);
+    fs.mkdirSync(abs, { recursive: true, mode: 0o700 });
+    fs.chmodSync(abs, 0o700);
+    return;
+  }
+  if (!st.isDirectory()) throw new CliError(EXIT.store, `the ${what} path ${abs} is not a directory`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) {
+    throw new CliError(EXIT.store, `the ${what} ${abs} belongs to user id ${st.uid}, not to you (${uid}): run dkey as its owner`);
+  }
+  if ((st.mode & 0o077) !== 0) throw new CliError(EXIT.store, `the ${what} ${abs} is open to other users (mode ${(st.mode & 0o777).toString(8)}): run "chmod 700 ${abs}"`);
+}
+
+/**
+ * Opens the vehicle store of a key module in `dir`. `create` makes the directory on first use
+ * (`dkey vehicle init`); otherwise a missing store is an error naming the command that makes it.
+ */
+export async function openDaemonStore(dir: string, options: { create?: boolean } = {}): Promise<VehicleStore> {
+  checkOwnDir(dir, 'vehicle store', options.create === true);
+  if (options.create !== true && !fs.existsSync(vaultDir(dir))) {
+    throw new CliError(EXIT.store, `there is no vehicle store in ${path.resolve(dir)}: create it first with "dkey vehicle init --store ${dir}"`);
+  }
+  const vault = await openFileVault(vaultDir(dir));
+  try {
+    return await openVehicleStore(vault);
+  } catch (e) {
+    await vault.close().catch(() => undefined);
+    throw e;
+  }
+}
