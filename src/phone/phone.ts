@@ -14,7 +14,7 @@ import type { Clock } from '../transport/clock.js';
 import { systemClock } from '../transport/clock.js';
 import type { Link } from '../transport/link.js';
 import { clearStatusOf, closeChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
-import { COMMAND, COMMAND_FLAG, RECHALLENGE_COMMAND, REQUEST_ID_BYTES, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
+import { COMMAND, COMMAND_FLAG, MGMT_COMMAND, RECHALLENGE_COMMAND, REQUEST_ID_BYTES, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
 import { keyIdOf } from '../protocol/keyschedule.js';
 import { CommandSchema, ResultSchema, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
 import {
