@@ -8,8 +8,14 @@
  * One Babel pass over the joined script instead of one per module keeps the test fast (a few
  * seconds, not a minute); the plugins and their output are the same.
  */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { transformAsync } from '@babel/core';
 import { build } from 'esbuild';
+
+/** Babel's output per input, so re-runs skip the slow pass (a fresh CI machine does it once). */
+const CACHE_DIR = join('node_modules', '.cache', 'ble-digital-key-hermes');
 
 /**
  * The transform profile of a React Native app on Hermes 0.12 (legacy Hermes, RN < 0.85):
@@ -33,7 +39,12 @@ export async function bundleForHermes(entry: string, banner = ''): Promise<strin
     banner: banner ? { js: banner } : undefined,
     logLevel: 'silent',
   });
-  const out = await transformAsync(joined.outputFiles[0]!.text, {
+  const input = joined.outputFiles[0]!.text;
+  const key = createHash('sha256').update(JSON.stringify(RN_PRESET)).update(await presetVersion()).update(input).digest('hex').slice(0, 32);
+  const cached = join(CACHE_DIR, `${key}.js`);
+  const hit = await readFile(cached, 'utf8').catch(() => null);
+  if (hit !== null) return hit;
+  const out = await transformAsync(input, {
     filename: 'index.bundle.js',
     babelrc: false,
     configFile: false,
@@ -42,5 +53,12 @@ export async function bundleForHermes(entry: string, banner = ''): Promise<strin
     sourceType: 'script',
   });
   if (!out?.code) throw new Error('babel produced no output');
+  await mkdir(CACHE_DIR, { recursive: true });
+  await writeFile(cached, out.code);
   return out.code;
+}
+
+async function presetVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(join('node_modules', '@react-native', 'babel-preset', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
 }

@@ -40,7 +40,7 @@ describe.skipIf(!available && process.env.CI !== 'true')('core in Hermes 0.12 (R
     dir = await mkdtemp(join(tmpdir(), 'bdk-hermes-'));
     prelude = await readFile(join(here, 'prelude.js'), 'utf8');
     bundle = await bundleForHermes(join(here, 'scenario.ts'));
-  }, 90_000);
+  }, 240_000);
 
   it('the bundle is lowered for legacy Hermes: no class or async syntax left', () => {
     expect(bundle).not.toMatch(/\bclass\s+[A-Za-z_$][\w$]*\s*(extends\b[^{]*)?\{/);
