@@ -228,7 +228,7 @@ function phoneCommands(program: Command): void {
   linkOptions(withHome(p.command('scan').description('list digital-key cars in Bluetooth range (by pseudonym)'))).action(
     act(async (_a, o) => {
       const r = await phone.scan(o as unknown as phone.PhoneOptions);
-      emit(g(o), r, r.length === 0 ? 'no digital-key car heard' : r.map((c) => `${c.address}  ${c.rssi} dBm  pseudonym ${c.pseudonym}`));
+      emit(g(o), r, r.length === 0 ? 'no digital-key car heard' : r.map((c) => `${c.address}  ${c.rssi === null ? "RSSI n/a" : `${c.rssi} dBm`}  pseudonym ${c.pseudonym}`));
     }),
   );
 }

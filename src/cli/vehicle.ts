@@ -16,7 +16,7 @@ import { connectControl, startControlServer } from './control.js';
 import { CliError, EXIT, usage } from './errors.js';
 import { execHandler, handlerInput } from './handler.js';
 import type { GlobalOptions } from './output.js';
-import { defaultControlPath, openDaemonStore } from './store.js';
+import { defaultControlPath, openDaemonIdentityKey, openDaemonStore } from './store.js';
 
 /** Options of the vehicle commands. */
 export interface VehicleCliOptions extends GlobalOptions {
@@ -33,19 +33,20 @@ export interface ServeOptions extends VehicleCliOptions {
   mtu?: string;
 }
 
-async function openVehicle(store: VehicleStore, handlers?: Record<number, CommandHandler>, handlerTimeoutMs?: number): Promise<Vehicle> {
+async function openVehicle(dir: string, store: VehicleStore, handlers?: Record<number, CommandHandler>, handlerTimeoutMs?: number): Promise<Vehicle> {
   if (!store.getIdentity()) {
     await store.close();
     throw new CliError(EXIT.store, 'this store has no vehicle identity: run "dkey vehicle init" first');
   }
-  return Vehicle.create({ crypto: createNodeProvider(), store, ...(handlers ? { handlers } : {}), ...(handlerTimeoutMs ? { handlerTimeoutMs } : {}) });
+  const identityKey = await openDaemonIdentityKey(dir);
+  return Vehicle.create({ crypto: createNodeProvider(), store, identityKey, ...(handlers ? { handlers } : {}), ...(handlerTimeoutMs ? { handlerTimeoutMs } : {}) });
 }
 
 /** `dkey vehicle init`: creates the store and the identity (idempotent). */
 export async function init(o: VehicleCliOptions): Promise<ReturnType<typeof vehicleInfo> & { created: boolean }> {
   const store = await openDaemonStore(o.store, { create: true });
   const created = store.getIdentity() === null;
-  const vehicle = await Vehicle.create({ crypto: createNodeProvider(), store });
+  const vehicle = await Vehicle.create({ crypto: createNodeProvider(), store, identityKey: await openDaemonIdentityKey(o.store) });
   try {
     if (created) await vehicle.audit({ timeMs: Date.now(), path: 'admin', outcome: 'INITIALISED' });
     return { ...vehicleInfo(vehicle), created };
@@ -67,7 +68,7 @@ export async function admin(o: VehicleCliOptions, req: AdminRequest): Promise<un
       client.close();
     }
   }
-  const vehicle = await openVehicle(await openDaemonStore(o.store));
+  const vehicle = await openVehicle(o.store, await openDaemonStore(o.store));
   try {
     return await runAdmin(vehicle, req, false);
   } finally {
@@ -102,7 +103,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   // Bluetooth first: without an adapter nothing below is worth doing, and no store is left locked.
   const bleno = o.ble ? (await import('../ble/bleno.js')).loadBleno() : undefined;
   const log = (line: string, json: unknown): void => void process.stdout.write(`${o.json ? JSON.stringify(json) : line}\n`);
-  const vehicle = await openVehicle(await openDaemonStore(o.store), handlers(o, log), handlerTimeoutMs);
+  const vehicle = await openVehicle(o.store, await openDaemonStore(o.store), handlers(o, log), handlerTimeoutMs);
   const stops: Array<() => Promise<unknown>> = [];
   const stop = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch(() => undefined);

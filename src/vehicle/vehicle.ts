@@ -90,6 +90,7 @@ export class Vehicle {
   private readonly auditLimiter: AuditLimiter;
   private summaryTimer: unknown;
   private floorTimer: unknown;
+  private closing = false;
   /** Serialises key-registry changes (revocation, management, use limits). */
   private readonly registry = new Mutex();
   /** The pairing window and its attempt limits. */
@@ -213,6 +214,7 @@ export class Vehicle {
    * keep a Node process alive.
    */
   private armFloorTimer(): void {
+    if (this.closing) return;
     const { clock } = this.config;
     const handle = clock.setTimeout(() => {
       void this.noteTime().finally(() => this.armFloorTimer());
@@ -530,11 +532,19 @@ export class Vehicle {
    * wipes the precomputed challenge keys, then closes the store. Serve no link afterwards.
    */
   async close(reason = 'vehicle shutting down'): Promise<void> {
+    this.closing = true;
     this.pairing.close();
     await Promise.all([...this.connections].map((c) => c.close(reason)));
     await this.registry.run(async () => undefined); // registry writes in flight land first
     for (let i = 0; this.connections.size > 0 && i < 100; i++) await new Promise<void>((r) => this.config.clock.setTimeout(r, 10));
     for (const kp of this.pool.splice(0)) wipe(kp.privateKey);
+    // Stop the floor timer and write what the audit limiter still holds before the store goes.
+    this.config.clock.clearTimeout(this.floorTimer);
+    this.config.clock.clearTimeout(this.summaryTimer);
+    const summary = this.auditLimiter.flush(this.config.clock.now());
+    if (summary) await this.appendAudit(summary);
+    await this.noteTime(true);
+    wipe(this.sealKey);
     await this.config.store.close();
   }
 }
