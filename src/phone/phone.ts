@@ -103,6 +103,10 @@ export interface PhoneOptions {
 export interface ConnectOptions {
   /** Skip the ticket even if one is held. */
   forceFull?: boolean;
+  /**
+   * Cancels the handshake, and any later wait on the session it opens (owner calls, `send`):
+   * they reject with AbortError, with `mayHaveSucceeded` once the command has left the phone.
+   */
   signal?: AbortSignal;
 }
 
