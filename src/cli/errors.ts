@@ -55,7 +55,8 @@ export function explain(err: unknown): { exitCode: number; message: string } {
       return { exitCode: EXIT.unknownOutcome, message: sentence(`${err.message} (check the car)`) };
     }
     if (err instanceof PolicyError && err.mayHaveSucceeded) {
-      return { exitCode: EXIT.unknownOutcome, message: sentence(`the car's handler did not answer in time (${err.code}): the command may have run, check the car`) };
+      const what = err.code === 'HANDLER_FAILED' ? 'failed' : 'did not answer in time';
+      return { exitCode: EXIT.unknownOutcome, message: sentence(`the car's handler ${what} (${err.code}): the command may have run, check the car`) };
     }
     if (err instanceof StoreError) return { exitCode: EXIT.store, message: sentence(err.message) };
     if (err instanceof AuthenticationError || err instanceof PolicyError) return { exitCode: EXIT.refused, message: refusal(err) };

@@ -75,7 +75,7 @@ export function track(vehicle: Vehicle, key: KeyRecord, command: CommandMsg, dig
     return o;
   });
   vehicle.inFlight.set(k, recorded);
-  return run.result.then((o) => (run.finished ? recorded : o));
+  return run.result.then((o) => (run.isDeadline(o) ? o : recorded));
 }
 
 /** Waits for a running first attempt, at most one handler timeout. */

@@ -39,8 +39,8 @@ export interface HandlerRun {
   settled: Promise<HandlerOutcome>;
   /** The outcome the phone is told: the handler's, or HANDLER_TIMEOUT at the deadline. */
   result: Promise<HandlerOutcome>;
-  /** Whether `settled` resolved (so `result` is the handler's own outcome). */
-  readonly finished: boolean;
+  /** Whether `o` (a value of `result`) is the deadline's HANDLER_TIMEOUT rather than the handler's own outcome. */
+  isDeadline(o: HandlerOutcome): boolean;
 }
 
 /**
@@ -49,7 +49,7 @@ export interface HandlerRun {
  */
 export function startHandlerRun(handler: CommandHandler, ctx: Omit<CommandContext, 'signal'>, clock: Clock, timeoutMs: number): HandlerRun {
   const controller = new AbortController();
-  const state = { finished: false };
+  const deadline: HandlerOutcome = { status: STATUS.handlerTimeout, detail: `handler exceeded ${timeoutMs} ms` };
   const settled = (async (): Promise<HandlerOutcome> => {
     try {
       const data = await handler({ ...ctx, signal: controller.signal });
@@ -58,22 +58,16 @@ export function startHandlerRun(handler: CommandHandler, ctx: Omit<CommandContex
       return { status: STATUS.handlerFailed, detail: e instanceof Error ? e.message.slice(0, 200) : 'handler threw' };
     }
   })();
-  void settled.then(() => (state.finished = true));
   let timer: unknown;
   const timeout = new Promise<HandlerOutcome>((resolve) => {
     timer = clock.setTimeout(() => {
+      resolve(deadline);
+      // After the resolve: a handler that rejects at once on abort must not win the race.
       controller.abort();
-      resolve({ status: STATUS.handlerTimeout, detail: `handler exceeded ${timeoutMs} ms` });
     }, timeoutMs);
   });
   const result = Promise.race([settled, timeout]).finally(() => clock.clearTimeout(timer));
-  return {
-    settled,
-    result,
-    get finished() {
-      return state.finished;
-    },
-  };
+  return { settled, result, isDeadline: (o) => o === deadline };
 }
 
 /** Runs `handler` with a timeout of `timeoutMs` on `clock`. Never rejects. */

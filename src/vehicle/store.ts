@@ -289,8 +289,11 @@ export class VaultVehicleStore implements VehicleStore {
     const ticket = this.tickets.get(toHex(ticketId));
     if (!ticket) return null;
     const keyHex = toHex(ticket.keyId);
-    await this.vault.delete(`t.${keyHex}`);
+    // Out of memory BEFORE the await: two links presenting copies of one ticket at once must
+    // not both take it while the durable delete is in flight. A failed delete throws, and the
+    // ticket stays gone from memory (the phone falls back to the full path; nothing is reused).
     this.dropTicketOf(keyHex);
+    await this.vault.delete(`t.${keyHex}`);
     return ticket;
   }
 

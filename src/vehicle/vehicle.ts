@@ -164,7 +164,9 @@ export class Vehicle {
     }
     const vehicle = new Vehicle(options, stored, keyAgreement);
     vehicle.refillChallengePool();
-    await vehicle.noteTime(true);
+    // Forced only for a new store; otherwise at most once a minute, so that opening a store for
+    // a read-only admin command does not rewrite it each time.
+    await vehicle.noteTime(options.store.timeFloor === 0);
     vehicle.armFloorTimer();
     return vehicle;
   }
@@ -543,7 +545,7 @@ export class Vehicle {
     this.config.clock.clearTimeout(this.summaryTimer);
     const summary = this.auditLimiter.flush(this.config.clock.now());
     if (summary) await this.appendAudit(summary);
-    await this.noteTime(true);
+    await this.noteTime();
     wipe(this.sealKey);
     await this.config.store.close();
   }

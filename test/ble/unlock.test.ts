@@ -318,6 +318,8 @@ describe('failures on the radio', () => {
     expect(car.bleno.advertising).toBe(false);
     expect(car.bleno.eventNames().filter((n) => n !== 'newListener')).toEqual([]);
     expectNoListeners(link.peripheral);
+    // The adapter leaves nothing behind; the vehicle's own time-floor timer goes with vehicle.close().
+    await rig.run(car.vehicle.close());
     expect(rig.clock.pendingTimers).toBe(0);
   });
 

@@ -12,6 +12,10 @@
  *   close                                  -> forgets the fd
  *
  * Every other fd goes straight to libc. Checked by afalg-selftest.c against FIPS-197 and RFC 4493.
+ *
+ * Also, when BT_VIRT_DIR is set, relocates btvirt's fixed unix socket paths /tmp/bt-server-*
+ * (bind and unlink) into that directory, so several test runs on one machine each have their
+ * own emulator instead of fighting over the same paths.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -19,10 +23,12 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #ifndef AF_ALG
@@ -182,9 +188,32 @@ int socket(int domain, int type, int protocol) {
   return track(new_fd(), NULL);
 }
 
+static const char SERVER_PREFIX[] = "/tmp/bt-server-";
+
+/** `path` moved into $BT_VIRT_DIR if it is one of btvirt's server sockets; else NULL. */
+static const char *relocated(const char *path, char *buf, size_t size) {
+  const char *dir = getenv("BT_VIRT_DIR");
+  if (!dir || !*dir || strncmp(path, SERVER_PREFIX, sizeof SERVER_PREFIX - 1) != 0) return NULL;
+  int n = snprintf(buf, size, "%s/%s", dir, path + 5);
+  return n > 0 && (size_t)n < size ? buf : NULL;
+}
+
+int unlink(const char *path) {
+  REAL(unlink);
+  char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  const char *moved = relocated(path, buf, sizeof buf);
+  return real_unlink(moved ? moved : path);
+}
+
 int bind(int fd, const struct sockaddr *addr, socklen_t len) {
   REAL(bind);
   struct alg *a = tracked(fd);
+  if (!a && addr && addr->sa_family == AF_UNIX) {
+    const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
+    struct sockaddr_un moved_addr = { .sun_family = AF_UNIX };
+    if (relocated(un->sun_path, moved_addr.sun_path, sizeof moved_addr.sun_path))
+      return real_bind(fd, (const struct sockaddr *)&moved_addr, sizeof moved_addr);
+  }
   if (!a) return real_bind(fd, addr, len);
   const struct sockaddr_alg_compat *s = (const struct sockaddr_alg_compat *)addr;
   if (len < sizeof *s) { errno = EINVAL; return -1; }

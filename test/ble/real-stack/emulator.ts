@@ -2,12 +2,15 @@
  * BlueZ's controller emulator (`btvirt -s`) for the real-stack tests: where set-up.sh put it,
  * starting it (with the AF_ALG emulation preloaded) and stopping it.
  *
- * btvirt's socket paths are fixed (/tmp/bt-server-*), so there is one per machine: the
- * real-stack scenarios all run from one test file (real-stack.test.ts), which owns it.
+ * btvirt's socket paths are fixed (/tmp/bt-server-*); the preload library moves them into a
+ * fresh directory per emulator (BT_VIRT_DIR), so test runs from several checkouts on one machine
+ * do not meet. Within a run the scenarios share one radio and run in sequence from one test
+ * file (real-stack.test.ts), which owns the emulator.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,18 +19,27 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(HERE, '../../..');
 /** Where setup.sh puts btvirt and the preload library. */
 export const CACHE_DIR = process.env.BT_VIRT_CACHE ?? join(ROOT, '.cache/real-stack');
-/** The BR/EDR+LE controller socket (the LE-only one lacks Read RSSI). */
-export const SERVER = '/tmp/bt-server-bredrle';
+/** The running emulator's socket directory. */
+let serverDir: string | null = null;
+
+/**
+ * The running emulator's socket for a controller type: `bredrle` (what h4-socket.cjs uses, via
+ * BT_VIRT_SERVER) or `le` (LE only: it lacks Read RSSI).
+ */
+export function serverSocket(kind: 'bredrle' | 'le' = 'bredrle'): string {
+  if (serverDir === null) throw new Error('the emulator is not running');
+  return join(serverDir, `bt-server-${kind}`);
+}
 
 /** Files the emulator needs. */
 export const EMULATOR_FILES = { btvirt: join(CACHE_DIR, 'btvirt'), preload: join(CACHE_DIR, 'afalg-preload.so') };
 
-/** Null when the emulator is ready to start, else the one line saying how to enable it. */
+/** Null when the emulator is ready to start, else what is missing and how to enable it (one line). */
 export function emulatorMissing(): string | null {
-  if (process.platform !== 'linux') return 'real-stack BLE tests skipped: BlueZ\'s btvirt runs on Linux only.';
+  if (process.platform !== 'linux') return 'BlueZ\'s btvirt runs on Linux only.';
   const missing = Object.values(EMULATOR_FILES).filter((f) => !existsSync(f));
   if (missing.length === 0) return null;
-  return 'real-stack BLE tests skipped (no BlueZ controller emulator): run "bash test/ble/real-stack/setup.sh" once to enable them.';
+  return 'no BlueZ controller emulator: run "bash test/ble/real-stack/setup.sh" once to enable them.';
 }
 
 /** Resolves once something accepts connections on `path`, rejects after `timeoutMs`. */
@@ -54,10 +66,15 @@ export interface Emulator {
   stop(): Promise<void>;
 }
 
-/** Starts `btvirt -s` and waits for its BR/EDR+LE socket. */
+/**
+ * Starts `btvirt -s` with its sockets in a fresh directory, waits for the BR/EDR+LE one and
+ * points BT_VIRT_SERVER at it (for this process and the examples it spawns).
+ */
 export async function startEmulator(): Promise<Emulator> {
+  const dir = mkdtempSync(join(tmpdir(), 'btvirt-'));
+  serverDir = dir;
   const child: ChildProcess = spawn(EMULATOR_FILES.btvirt, ['-s'], {
-    env: { ...process.env, LD_PRELOAD: EMULATOR_FILES.preload },
+    env: { ...process.env, LD_PRELOAD: EMULATOR_FILES.preload, BT_VIRT_DIR: dir },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -65,21 +82,26 @@ export async function startEmulator(): Promise<Emulator> {
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {
     await Promise.race([
-      waitListening(SERVER, 5_000),
+      waitListening(serverSocket(), 5_000),
       exited.then(() => {
         throw new Error(`btvirt exited at start: ${stderr.trim()}`);
       }),
     ]);
   } catch (err) {
     child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+  process.env.BT_VIRT_SERVER = serverSocket();
   return {
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await exited;
       }
+      delete process.env.BT_VIRT_SERVER;
+      serverDir = null;
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

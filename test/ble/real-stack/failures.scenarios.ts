@@ -10,6 +10,7 @@ import { toHex } from '../../../src/crypto/bytes.js';
 import { AuthenticationError, DigitalKeyError, TransportError } from '../../../src/errors.js';
 import { COMMAND } from '../../../src/protocol/constants.js';
 import type { Clock } from '../../../src/transport/clock.js';
+import { serverSocket } from './emulator.js';
 import { addCar, ownerPhone, phoneConnects, sleep, toVehicleCharacteristic, until, type Car, type Executed } from './cars.js';
 
 /** Outcome of a promise as a value (the error, or null). */
@@ -120,7 +121,7 @@ export function failureScenarios(): void {
 
     it('a controller that cannot read RSSI (btvirt LE-only): a sealed PROXIMITY_CHECK_FAILED, not a refused key', async () => {
       const executed: Executed[] = [];
-      const car = await addCar('car', executed, { server: '/tmp/bt-server-le', rssiTimeoutMs: 300, policies: { [COMMAND.unlock]: { minRssiDbm: -90 } } });
+      const car = await addCar('car', executed, { server: serverSocket('le'), rssiTimeoutMs: 300, policies: { [COMMAND.unlock]: { minRssiDbm: -90 } } });
       const { phone, noble } = await ownerPhone([car]);
       const { link, vehicleId } = await phoneConnects(noble, phone);
       const session = await phone.connect(link, vehicleId, { id: COMMAND.unlock });

@@ -18,7 +18,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { EventEmitter } = require('node:events');
 
-/** The btvirt socket for a BR/EDR+LE controller (the LE-only one lacks Read RSSI). */
+/** btvirt's default socket for a BR/EDR+LE controller (BT_VIRT_SERVER overrides; the LE-only one lacks Read RSSI). */
 const DEFAULT_SERVER = '/tmp/bt-server-bredrle';
 
 /** Length of the H4 packet at the start of `buf`, or 0 if it is not complete yet. */
@@ -64,8 +64,6 @@ class H4HciSocket extends EventEmitter {
     this._pending = [];
     /** Every command the controller refused: { opcode, status } from Command Complete / Status events. */
     this.commandErrors = [];
-    /** Free-form label tests set to find a socket again (e.g. 'car-1'). */
-    this.label = process.env.BT_VIRT_LABEL || '';
   }
 
   /** Raw channel: the stacks' default mode. Connects to a fresh emulated controller. */

@@ -11,7 +11,6 @@ const requireCjs = createRequire(import.meta.url);
 
 /** The H4 socket class's test surface. */
 export interface H4Socket {
-  label: string;
   /** Commands the controller refused ({ opcode, status }), e.g. 0x200a / 0x0c for a double advertise enable. */
   readonly commandErrors: Array<{ opcode: number; status: number }>;
   isDevUp(): boolean;
@@ -41,7 +40,7 @@ const BLENO_DIR = dirname(requireCjs.resolve('@abandonware/bleno/package.json'))
  * A fresh bleno on its own emulated controller. bleno's entry and its HCI bindings are
  * singletons, so its files are dropped from require.cache first (the H4 socket stays).
  * `maxMtu` caps the ATT MTU bleno accepts (its default is 256); `server` picks another btvirt
- * controller type (e.g. /tmp/bt-server-le, which lacks Read RSSI).
+ * controller type (e.g. serverSocket('le'), which lacks Read RSSI).
  */
 export function newBleno(maxMtu?: number, server?: string): { bleno: BlenoLike; socket: H4Socket } {
   for (const file of Object.keys(requireCjs.cache)) if (file.startsWith(`${BLENO_DIR}/`)) delete requireCjs.cache[file];
