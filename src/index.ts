@@ -43,4 +43,6 @@ export { Phone, PhoneSession, expectOk, type CommandRequest, type CommandResult,
 export { PhoneStore, type PairedVehicle, type StoredTicket } from './phone/store.js';
 export { makePairingRecord, type PairingWindowOptions } from './vehicle/pairing.js';
 export type { PairOptions } from './phone/pairing.js';
+export type { PhonePairOptions, ShareOptions } from './phone/phone.js';
+export { MAX_AUDIT_READ, MAX_KEY_PAGES, type AuditEntry, type KeyEntry, type OwnerCallOptions, type ReadAuditOptions } from './phone/session-owner.js';
 export { KeyArgSchema, GrantArgSchema, PageArgSchema, KeyPageSchema, AuditPageSchema, type KeyInfo, type AuditInfo } from './protocol/management.js';

@@ -7,6 +7,7 @@
  * TypeError/RangeError.
  */
 import { UsageError } from '../errors.js';
+import { isWellFormedUtf8, utf8Length } from '../wire/utf8.js';
 
 /** Throws UsageError `INVALID_ARGUMENT` unless `value` is a Uint8Array (of `length` bytes, if given). */
 export function assertBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
@@ -84,30 +85,57 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
-const textEncoder = new TextEncoder();
-
 /**
  * UTF-8 encoding of a string. Lone surrogates are rejected (UsageError `INVALID_UTF8`) rather
  * than silently replaced with U+FFFD, so two different strings never encode to the same bytes.
+ * Written out (RFC 3629 §3) instead of using TextEncoder: Hermes before React Native 0.85 has
+ * none, and a module-level `new TextEncoder()` would make the whole library fail at import.
  */
 export function utf8(str: string): Uint8Array {
   if (typeof str !== 'string') throw new UsageError('INVALID_ARGUMENT', '"str" must be a string');
-  if (!isWellFormed(str)) throw new UsageError('INVALID_UTF8', 'string contains a lone surrogate');
-  return textEncoder.encode(str);
-}
-
-function isWellFormed(str: string): boolean {
+  const length = utf8Length(str);
+  if (length < 0) throw new UsageError('INVALID_UTF8', 'string contains a lone surrogate');
+  const out = new Uint8Array(length);
+  let o = 0;
   for (let i = 0; i < str.length; i++) {
-    const c = str.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const next = str.charCodeAt(i + 1); // NaN past the end
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
-      return false;
+    let c = str.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) c = 0x10000 + ((c - 0xd800) << 10) + (str.charCodeAt(++i) - 0xdc00);
+    if (c < 0x80) out[o++] = c;
+    else if (c < 0x800) {
+      out[o++] = 0xc0 | (c >> 6);
+      out[o++] = 0x80 | (c & 63);
+    } else if (c < 0x10000) {
+      out[o++] = 0xe0 | (c >> 12);
+      out[o++] = 0x80 | ((c >> 6) & 63);
+      out[o++] = 0x80 | (c & 63);
+    } else {
+      out[o++] = 0xf0 | (c >> 18);
+      out[o++] = 0x80 | ((c >> 12) & 63);
+      out[o++] = 0x80 | ((c >> 6) & 63);
+      out[o++] = 0x80 | (c & 63);
     }
   }
-  return true;
+  return out;
+}
+
+/**
+ * Strict UTF-8 decoding (RFC 3629 §4 well-formed sequences only: no overlongs, surrogates or
+ * truncation; a leading BOM is kept, not stripped). Throws UsageError `INVALID_UTF8`. Like
+ * {@link utf8}, it needs no TextDecoder.
+ */
+export function utf8Decode(bytes: Uint8Array): string {
+  assertBytes(bytes, 'bytes');
+  if (!isWellFormedUtf8(bytes, 0, bytes.length)) throw new UsageError('INVALID_UTF8', 'bytes are not well-formed UTF-8');
+  let out = '';
+  for (let i = 0; i < bytes.length; ) {
+    const b0 = bytes[i]!;
+    const n = b0 < 0x80 ? 1 : b0 < 0xe0 ? 2 : b0 < 0xf0 ? 3 : 4;
+    let c = n === 1 ? b0 : b0 & (0xff >> (n + 1));
+    for (let k = 1; k < n; k++) c = (c << 6) | (bytes[i + k]! & 63);
+    out += String.fromCodePoint(c);
+    i += n;
+  }
+  return out;
 }
 
 function assertUint(n: number, bits: number, name: string): void {

@@ -5,7 +5,7 @@
  */
 export type { CryptoProvider, KeyPair, P256Group, ScryptParams, Signer } from './provider.js';
 export { wipe } from './provider.js';
-export { createNobleProvider, nobleCrypto, nobleP256Group, type NobleProviderOptions } from './noble.js';
+export { createNobleProvider, nobleCrypto, nobleP256Group, NO_RANDOM_SOURCE, type NobleProviderOptions } from './noble.js';
 export { signatureFromDer, signatureToDer } from './der.js';
 export { createSoftwareSigner, type SoftwareSigner } from './signer.js';
 export { createSoftwareKeyAgreement, openSoftwareKeyAgreement, type SoftwareKeyAgreement, type VehicleKeyAgreement } from './key-agreement.js';

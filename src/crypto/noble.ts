@@ -18,7 +18,6 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { scrypt } from '@noble/hashes/scrypt.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { randomBytes as systemRandomBytes } from '@noble/hashes/utils.js';
 import { CryptoError, DigitalKeyError, UsageError } from '../errors.js';
 import { assertBytes } from './bytes.js';
 import { type CryptoProvider, type KeyPair, type P256Group, type ScryptParams, wipe } from './provider.js';
@@ -50,6 +49,30 @@ export interface NobleProviderOptions {
    * tests for reproducible keys and signatures. Must return exactly `n` fresh bytes.
    */
   randomBytes?: (n: number) => Uint8Array;
+}
+
+/** Code of the UsageError raised when the platform has no `crypto.getRandomValues`. */
+export const NO_RANDOM_SOURCE = 'NO_RANDOM_SOURCE';
+
+/** Largest request `getRandomValues` must serve in one call (WebCrypto §10.1.1). */
+const GET_RANDOM_VALUES_MAX_BYTES = 65_536;
+
+/**
+ * `n` bytes from the platform's `crypto.getRandomValues`, looked up at each call so a polyfill
+ * imported after this module still counts. React Native (Hermes) has no `crypto` at all: say
+ * how to fix that in one sentence rather than failing later with a plain Error.
+ */
+export function systemRandomBytes(n: number): Uint8Array {
+  const cr = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
+  if (typeof cr?.getRandomValues !== 'function') {
+    throw new UsageError(
+      NO_RANDOM_SOURCE,
+      'crypto.getRandomValues is missing: on React Native, install react-native-get-random-values and import it first in your entry file, before ble-digital-key',
+    );
+  }
+  const out = new Uint8Array(n);
+  for (let at = 0; at < n; at += GET_RANDOM_VALUES_MAX_BYTES) cr.getRandomValues(out.subarray(at, Math.min(n, at + GET_RANDOM_VALUES_MAX_BYTES)));
+  return out;
 }
 
 /** Runs a noble call, turning any untyped error into a CryptoError with `code`. */

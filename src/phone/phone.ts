@@ -9,12 +9,12 @@
 import type { CryptoProvider, Signer } from '../crypto/provider.js';
 import { wipe } from '../crypto/provider.js';
 import { equalBytes, toHex as toHexString } from '../crypto/bytes.js';
-import { AuthenticationError, DigitalKeyError, PolicyError, ProtocolError, TimeoutError, TransportError, UsageError } from '../errors.js';
+import { AbortError, AuthenticationError, DigitalKeyError, PolicyError, ProtocolError, TimeoutError, TransportError, UsageError } from '../errors.js';
 import type { Clock } from '../transport/clock.js';
 import { systemClock } from '../transport/clock.js';
 import type { Link } from '../transport/link.js';
 import { clearStatusOf, closeChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
-import { COMMAND, COMMAND_FLAG, RECHALLENGE_COMMAND, REQUEST_ID_BYTES, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
+import { COMMAND, COMMAND_FLAG, MGMT_COMMAND, RECHALLENGE_COMMAND, REQUEST_ID_BYTES, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
 import { keyIdOf } from '../protocol/keyschedule.js';
 import { CommandSchema, ResultSchema, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
 import {
@@ -32,6 +32,30 @@ import { decodeGrant, decodeShareBundle, encodeShareBundle, issueGrant, type Iss
 import { decodeMessage, encodeMessage } from '../wire/schema.js';
 import type { PairedVehicle, PhoneStore, StoredTicket } from './store.js';
 import { pairWithCode, type PairOptions } from './pairing.js';
+import { abortableLink, asAbortError, checkAborted } from './session-abort.js';
+import { OwnerApi, toMs, type AuditEntry, type KeyEntry, type OwnerCallOptions, type ReadAuditOptions } from './session-owner.js';
+
+/** Options of {@link Phone.pair}: {@link PairOptions} and a signal that cancels the pairing. */
+export type PhonePairOptions = PairOptions & { signal?: AbortSignal };
+
+/** What {@link Phone.share} grants a friend's key. Times are JS ms since the epoch or Dates. */
+export interface ShareOptions {
+  /** The friend's phone public key (65-byte uncompressed P-256). */
+  friendKey: Uint8Array;
+  /** Commands granted. Default unlock and lock. */
+  commands?: number[];
+  /** Start of validity. Default: now on the phone's clock. */
+  from?: number | Date;
+  /** End of validity (required: a share always expires). */
+  until: number | Date;
+  /** Uses allowed, if limited. */
+  useLimit?: number;
+  /** Whether the friend may share on (never with wider rights). */
+  canShare?: boolean;
+  /** The friend's name in the car's key list. */
+  name?: string;
+  signal?: AbortSignal;
+}
 
 /** A command as the app asks for it. */
 export interface CommandRequest {
@@ -79,6 +103,10 @@ export interface PhoneOptions {
 export interface ConnectOptions {
   /** Skip the ticket even if one is held. */
   forceFull?: boolean;
+  /**
+   * Cancels the handshake, and any later wait on the session it opens (owner calls, `send`):
+   * they reject with AbortError, with `mayHaveSucceeded` once the command has left the phone.
+   */
   signal?: AbortSignal;
 }
 
@@ -145,6 +173,9 @@ export class Phone {
    * the open session with that command's result. Three messages from subscription to result.
    */
   async connect(link: Link, vehicleId: Uint8Array, request: CommandRequest, options: ConnectOptions = {}): Promise<PhoneSession> {
+    // Every wait below (msg 1, the Auth's send, the Result) honours the signal.
+    link = abortableLink(link, options.signal);
+    checkAborted(options.signal);
     await this.flush();
     const first = this.withRequestId(vehicleId, request);
     const vehicle = await this.store.getVehicle(vehicleId);
@@ -162,7 +193,7 @@ export class Phone {
       this.settleRequest(vehicleId, first, e instanceof DigitalKeyError && e.mayHaveSucceeded);
       // Free the vehicle's link slot at once rather than leaving it to its idle timeout.
       await link.close('handshake failed').catch(() => undefined);
-      throw e;
+      throw options.signal?.aborted ? asAbortError(e, options.signal) : e;
     }
     this.settleRequest(vehicleId, first, session.firstResult.status === STATUS.handlerTimeout);
     return session;
@@ -182,8 +213,54 @@ export class Phone {
    * Pairs this phone as an owner with the code the car shows (SPAKE2+, docs/PROTOCOL.md §10).
    * The link stays open afterwards: `connect` can follow on it.
    */
-  pair(link: Link, code: string, options: PairOptions = {}): Promise<PairedVehicle> {
-    return pairWithCode(this, link, code, options);
+  async pair(link: Link, code: string, options: PhonePairOptions = {}): Promise<PairedVehicle> {
+    const { signal } = options;
+    checkAborted(signal);
+    try {
+      return await pairWithCode(this, abortableLink(link, signal), code, options);
+    } catch (e) {
+      if (!signal?.aborted) throw e;
+      // A half-run PAKE cannot resume: free the car's pairing slot now.
+      await link.close('pairing aborted').catch(() => undefined);
+      throw asAbortError(e, signal);
+    }
+  }
+
+  /**
+   * Opens an owner session for the management calls ({@link PhoneSession.listKeys} and the
+   * rest). The handshake carries a first listKeys page, so a key that is not an owner is told
+   * at once (PolicyError `NOT_PERMITTED`) and the link is closed.
+   */
+  async manage(link: Link, vehicleId: Uint8Array, options: ConnectOptions = {}): Promise<PhoneSession> {
+    const session = await this.connect(link, vehicleId, { id: MGMT_COMMAND.listKeys }, options);
+    try {
+      expectOk(session.firstResult);
+    } catch (e) {
+      await session.close().catch(() => undefined);
+      throw e;
+    }
+    return session;
+  }
+
+  /**
+   * Shares access to a vehicle with a friend's key, offline, and returns the share text
+   * (base64url, fits a QR code) for the friend's `importShare`. A simpler front to
+   * {@link Phone.shareKey}, which also returns the grant id for an early revokeGrant.
+   */
+  async share(vehicleId: Uint8Array, options: ShareOptions): Promise<string> {
+    checkAborted(options.signal);
+    const { text } = await this.shareKey(vehicleId, {
+      subjectKey: options.friendKey,
+      commands: options.commands ?? [COMMAND.unlock, COMMAND.lock],
+      notBeforeMs: options.from === undefined ? this.clock.now() : toMs(options.from, 'from'),
+      notAfterMs: toMs(options.until, 'until'),
+      ...(options.useLimit !== undefined ? { useLimit: options.useLimit } : {}),
+      ...(options.canShare !== undefined ? { canShare: options.canShare } : {}),
+      ...(options.name !== undefined ? { name: options.name } : {}),
+    });
+    // The signer may have waited on a biometric prompt: honour an abort that came meanwhile.
+    checkAborted(options.signal);
+    return text;
   }
 
   /**
@@ -207,8 +284,8 @@ export class Phone {
   }
 
   /** Unlocks (one connection, one command). */
-  unlock(link: Link, vehicleId: Uint8Array): Promise<CommandResult> {
-    return this.command(link, vehicleId, { id: COMMAND.unlock });
+  unlock(link: Link, vehicleId: Uint8Array, options: ConnectOptions = {}): Promise<CommandResult> {
+    return this.command(link, vehicleId, { id: COMMAND.unlock }, options);
   }
 
   /** @internal Receives msg 1, telling a BUSY vehicle apart. */
@@ -324,6 +401,46 @@ export class PhoneSession {
     return expectOk(toResult(decodeMessage(ResultSchema, frame.plaintext)));
   }
 
+  /** Owner calls on this session (see session-owner.ts). */
+  private get owner(): OwnerApi {
+    return new OwnerApi((request, options) => this.send(request, options));
+  }
+
+  /** Every key enrolled in the car (owner only). */
+  listKeys(options?: OwnerCallOptions): Promise<KeyEntry[]> {
+    return this.owner.listKeys(options);
+  }
+
+  /** Revokes a key at once (owner only). */
+  revokeKey(keyId: Uint8Array, options?: OwnerCallOptions): Promise<void> {
+    return this.owner.revokeKey(keyId, options);
+  }
+
+  /** Revokes a grant by id, used or not (owner only). */
+  revokeGrant(grantId: Uint8Array, options?: OwnerCallOptions & { notAfterMs?: number | Date }): Promise<void> {
+    return this.owner.revokeGrant(grantId, options);
+  }
+
+  /** Suspends a key until resumed (owner only). */
+  suspendKey(keyId: Uint8Array, options?: OwnerCallOptions): Promise<void> {
+    return this.owner.suspendKey(keyId, options);
+  }
+
+  /** Lifts a suspension (owner only). */
+  resumeKey(keyId: Uint8Array, options?: OwnerCallOptions): Promise<void> {
+    return this.owner.resumeKey(keyId, options);
+  }
+
+  /** Renames a key in the car's list (owner only). */
+  renameKey(keyId: Uint8Array, name: string, options?: OwnerCallOptions): Promise<void> {
+    return this.owner.renameKey(keyId, name, options);
+  }
+
+  /** Reads audit records with times in JS ms (owner only). */
+  readAudit(options?: ReadAuditOptions): Promise<{ total: number; records: AuditEntry[] }> {
+    return this.owner.readAudit(options);
+  }
+
   /** Closes the session and the link; wipes the session keys; waits for the store writes. */
   async close(): Promise<void> {
     if (this.channel) closeChannel(this.channel);
@@ -418,6 +535,7 @@ function uncertainKey(vehicleId: Uint8Array, command: number): string {
 
 /** A failure after the command left the phone: it may have run. */
 function afterSend(e: unknown): DigitalKeyError {
+  if (e instanceof AbortError) return new AbortError('operation aborted; the command may have run', { mayHaveSucceeded: true, cause: e });
   if (e instanceof TimeoutError) return new TimeoutError('NO_RESPONSE', 'no answer from the vehicle; the command may have run', { mayHaveSucceeded: true, cause: e });
   if (e instanceof TransportError) return new TransportError(e.code, `${e.message}; the command may have run`, { mayHaveSucceeded: true, cause: e });
   if (e instanceof DigitalKeyError) return new ProtocolError(e.code, `${e.message}; the command may have run`, { mayHaveSucceeded: true, retryable: true, cause: e });

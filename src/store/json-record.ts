@@ -4,23 +4,21 @@
  * parse is corruption and fails closed with StoreError `STORE_CORRUPT`, never a silent reset.
  */
 import { StoreError } from '../errors.js';
-import { fromHex } from '../crypto/bytes.js';
+import { fromHex, utf8, utf8Decode } from '../crypto/bytes.js';
 
 /** A parsed JSON object. */
 export type Json = Record<string, unknown>;
 
-const enc = new TextEncoder();
-const dec = new TextDecoder('utf-8', { fatal: true });
-
 /** Encodes a record (undefined fields are left out, as JSON does). */
 export function encodeRecord(obj: Json): Uint8Array {
-  return enc.encode(JSON.stringify(obj));
+  // JSON.stringify escapes lone surrogates (ES2019), so utf8() cannot refuse its output.
+  return utf8(JSON.stringify(obj));
 }
 
 /** Parses record `name` with `build`; any failure is STORE_CORRUPT naming the store and record. */
 export function parseRecord<T>(bytes: Uint8Array, store: string, name: string, build: (j: Json) => T): T {
   try {
-    const json = JSON.parse(dec.decode(bytes)) as Json;
+    const json = JSON.parse(utf8Decode(bytes)) as Json;
     if (typeof json !== 'object' || json === null) throw new Error('not an object');
     return build(json);
   } catch (cause) {

@@ -10,6 +10,7 @@
 import type { CryptoProvider } from '../crypto/provider.js';
 import { wipe } from '../crypto/provider.js';
 import { AuthenticationError, ProtocolError, UsageError } from '../errors.js';
+import { utf8 } from '../crypto/bytes.js';
 import type { Clock } from '../transport/clock.js';
 import type { Link } from '../transport/link.js';
 import { decodeMessage, encodeMessage } from '../wire/schema.js';
@@ -91,7 +92,7 @@ function checkWindowOptions(o: PairingWindowOptions): void {
 /** Makes a verifier record from a code (factory provisioning, or openPairingWindow). */
 export function makePairingRecord(crypto: CryptoProvider, code: string, kdf: { logN: number; r: number; p: number } = DEFAULT_PAIRING_KDF): Uint8Array {
   const salt = crypto.randomBytes(16);
-  const { w0, L } = createVerifierRecord(crypto, new TextEncoder().encode(code), salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, scryptParamsOf(kdf));
+  const { w0, L } = createVerifierRecord(crypto, utf8(code), salt, PAIRING_ID_PROVER, PAIRING_ID_VERIFIER, scryptParamsOf(kdf));
   return encodeMessage(PairingRecordSchema, { salt, ...kdf, w0, L });
 }
 
