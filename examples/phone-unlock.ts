@@ -37,6 +37,11 @@ function fail(message: string, status = 1): never {
   process.exit(status);
 }
 
+/** An advertisement's RSSI for people: the adapter gives null when the controller did not measure it (HCI's 127). */
+function formatRssi(rssi: number | null): string {
+  return rssi === null ? 'not available' : `${rssi} dBm`;
+}
+
 /** The phone's long-term key, created on first run and kept in the vault (example only). */
 async function phoneSigner(vault: Vault, crypto: CryptoProvider) {
   const stored = await vault.get('phone-key');
@@ -70,7 +75,7 @@ async function pairAndRun(phone: Phone, noble: NobleLike, code: string, id: numb
     const link = await connectNobleLink(candidate.peripheral);
     try {
       const vehicle = await phone.pair(link, code, { vehicleName: 'example car' });
-      console.log(`paired with vehicle ${toHex(vehicle.vehicleId)} (RSSI ${candidate.rssi} dBm)`);
+      console.log(`paired with vehicle ${toHex(vehicle.vehicleId)} (RSSI ${formatRssi(candidate.rssi)})`);
       const session = await phone.connect(link, vehicle.vehicleId, { id, userPresent: id === COMMAND.start });
       await session.close();
       return session.firstResult;
@@ -122,7 +127,7 @@ export async function main(argv: string[] = process.argv.slice(2), ble: { noble?
       const vehicleId = await importVehicle(phone, file);
       const vehicle = await phone.store.getVehicle(vehicleId);
       const { link, rssi } = await openVehicleLink({ noble, crypto, vehicles: vehicle ? [vehicle] : [], timeoutMs });
-      console.log(`connected (RSSI ${rssi} dBm, ATT MTU ${link.mtu})`);
+      console.log(`connected (RSSI ${formatRssi(rssi)}, ATT MTU ${link.mtu})`);
       result = await phone.command(link, vehicleId, { id, userPresent: id === COMMAND.start });
     }
     console.log(`${args.command}: ${result.code} in ${Date.now() - startedMs} ms`);

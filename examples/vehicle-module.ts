@@ -20,6 +20,7 @@ import { loadBleno, startBlenoVehicle, type BlenoLike, type BlenoVehicleHandle }
 import { DEFAULT_PSEUDONYM_ROTATION_MS } from '../src/ble/profile.js';
 import { fromHex, toHex } from '../src/crypto/bytes.js';
 import { createNodeProvider } from '../src/crypto/node.js';
+import { openSoftwareKeyAgreement } from '../src/crypto/key-agreement.js';
 import { DigitalKeyError } from '../src/errors.js';
 import { COMMAND } from '../src/protocol/constants.js';
 import { openFileVault } from '../src/store/file-vault.js';
@@ -70,8 +71,12 @@ export async function main(argv: string[] = process.argv.slice(2), ble: { bleno?
   const crypto = createNodeProvider();
   const dir = resolve(args.dir);
   const vault: Vault = await openFileVault(join(dir, 'store'));
+  // The identity key lives apart from the state (a copy of the store alone cannot pose as the
+  // car): here a software key in its own directory; on a real module, a TPM or secure element.
+  const identityKey = await openSoftwareKeyAgreement(crypto, await openFileVault(join(dir, 'identity-key')));
   const vehicle = await Vehicle.create({
     crypto,
+    identityKey,
     store: await openVehicleStore(vault),
     handlers: Object.fromEntries(
       Object.values(COMMAND).map((id) => [id, (ctx: { keyName: string; path: string }) => console.log(`>>> ${COMMAND_NAME[id]!.toUpperCase()} for "${ctx.keyName}" (${ctx.path} path)`)]),

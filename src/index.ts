@@ -19,7 +19,22 @@ export { issueGrant, decodeGrant, encodeShareBundle, decodeShareBundle, type Gra
 export type { Vault } from './store/vault.js';
 export { createMemoryVault } from './store/memory-vault.js';
 export { Vehicle, type VehicleOptions } from './vehicle/vehicle.js';
-export { VehicleStore, openVehicleStore, type KeyRecord, type AuditEvent, type TicketRecord } from './vehicle/store.js';
+export {
+  VaultVehicleStore,
+  openVehicleStore,
+  REQUEST_MEMORY_PER_KEY,
+  REQUEST_MEMORY_PER_COMMAND,
+  type VehicleStore,
+  type StoredIdentity,
+  type KeyRecord,
+  type AuditEvent,
+  type AuditQuery,
+  type TicketRecord,
+  type RevokedGrant,
+  type RevokedKey,
+  type RevocationChange,
+  type RequestRecord,
+} from './vehicle/store.js';
 export type { CommandPolicy } from './vehicle/policy.js';
 export { DEFAULT_POLICIES } from './vehicle/policy.js';
 export type { CommandHandler, CommandContext } from './vehicle/run-handler.js';

@@ -345,15 +345,43 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
   });
   const service = new bleno.PrimaryService({ uuid: DK_SERVICE_UUID, characteristics: [info, toVehicle, toPhone] });
 
+  /**
+   * What the controller is told to do. bleno re-sends *LE Set Advertise Enable* whenever asked to
+   * advertise, and a controller answers 0x0C Command Disallowed to enabling while enabled (bleno
+   * issue 136), and older ones to disabling while disabled: so new data always goes
+   * stop → 'advertisingStop' → start while advertising, and nothing is sent while a central is
+   * connected (the controller is not advertising then). After a disconnect bleno restarts
+   * advertising by itself with the data it has, unless a stop cleared its flag.
+   */
+  let adState: 'advertising' | 'stopping' | 'stopped' = 'stopped';
+  /** The pseudonym rotated while a central was connected: swap the data once bleno restarted. */
+  let staleAdvertisement = false;
   /** Advertises the current pseudonym; errors go to onError (or are thrown, at start-up). */
   const advertise = (throwOnError = false): void => {
     try {
       pseudonym = currentPseudonym(crypto, advertisingKey(), clock.now(), rotationMs);
+      adState = 'advertising';
       bleno.startAdvertisingWithEIRData(asBuffer(encodeAdvertisingData(pseudonym, companyId)), Buffer.alloc(0));
     } catch (err) {
       const error = new TransportError(BleErrorCode.adapterState, 'advertising could not be (re)started', { cause: err });
       if (throwOnError) throw error;
       report(error);
+    }
+  };
+  /** Puts a new pseudonym on the air: stop first; 'advertisingStop' (or the disconnect) starts again. */
+  const readvertise = (): void => {
+    pseudonym = currentPseudonym(crypto, advertisingKey(), clock.now(), rotationMs);
+    if (session !== null) {
+      staleAdvertisement = true;
+      return;
+    }
+    if (adState !== 'advertising') return;
+    adState = 'stopping';
+    try {
+      bleno.stopAdvertising();
+    } catch (err) {
+      adState = 'stopped';
+      report(new TransportError(BleErrorCode.adapterState, 'advertising could not be stopped to rotate the pseudonym', { cause: err }));
     }
   };
   /** Re-advertises at every slot boundary so the pseudonym rotates on time. */
@@ -362,7 +390,7 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
     const delayMs = Math.max(0, nextRotationAtMs(clock.now(), rotationMs) - clock.now());
     rotationTimer = clock.setTimeout(() => {
       rotationTimer = undefined;
-      advertise();
+      readvertise();
       armRotation();
     }, delayMs);
   };
@@ -382,8 +410,22 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
       if (session !== null && (session.central.address === String(address) || session.central.address === 'unknown')) {
         endSession({ by: 'remote', reason: 'the phone disconnected' });
       }
-      // bleno restarts advertising with the data it last had: put the current pseudonym back.
-      if (!stopped) advertise();
+      if (stopped) return;
+      // bleno restarts advertising by itself, right after this event, unless a stop cleared its flag.
+      if (adState === 'stopped') advertise();
+      else if (staleAdvertisement) {
+        staleAdvertisement = false;
+        // After bleno's restart (same tick), so the stop is not refused as "not advertising".
+        queueMicrotask(() => {
+          if (!stopped && session === null) readvertise();
+        });
+      }
+    }),
+    listen(bleno, 'advertisingStop', () => {
+      if (stopped || adState !== 'stopping') return;
+      // Rotation: start again with the new pseudonym, or after the disconnect if a central is on.
+      if (session === null) advertise();
+      else adState = 'stopped';
     }),
     listen(bleno, 'stateChange', (state: unknown) => {
       if (state === 'poweredOn') {

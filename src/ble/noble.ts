@@ -151,8 +151,19 @@ export interface ScanOptions {
 export interface ScanResult {
   peripheral: NoblePeripheralLike;
   vehicle: PairedVehicle;
-  /** Signal strength of the advertisement, in dBm. */
-  rssi: number;
+  /** Signal strength of the advertisement, in dBm; null when the controller did not measure it. */
+  rssi: number | null;
+}
+
+/**
+ * HCI's "RSSI not available" (Core v5.4 Vol 4 Part E §7.7.65.2: 127 in an advertising report),
+ * which noble passes on as if it were dBm.
+ */
+export const RSSI_NOT_AVAILABLE = 127;
+
+/** An advertisement's RSSI in dBm, or null for "not available" and anything that is not a dBm value. */
+export function advertisedRssi(rssi: unknown): number | null {
+  return typeof rssi === 'number' && Number.isInteger(rssi) && rssi >= -127 && rssi <= 20 ? rssi : null;
 }
 
 /** Checks a positive timeout option. */
@@ -209,7 +220,7 @@ export async function scanForVehicle(options: ScanOptions): Promise<ScanResult> 
     offs.push(
       listen(noble, 'discover', (peripheral: NoblePeripheralLike) => {
         const vehicle = matchAdvertisement(peripheral, serviceUuid, companyId, (p) => resolver.resolve(p, clock.now()));
-        if (vehicle !== null) finish(null, { peripheral, vehicle, rssi: peripheral.rssi });
+        if (vehicle !== null) finish(null, { peripheral, vehicle, rssi: advertisedRssi(peripheral.rssi) });
       }),
       listen(noble, 'stateChange', (state: string) => {
         if (state !== 'poweredOn') finish(new TransportError(BleErrorCode.adapterState, `the Bluetooth adapter left the poweredOn state (now "${state}") during the scan`));
@@ -248,14 +259,19 @@ export interface PairingScanOptions {
 /** A car that may be the one to pair with. */
 export interface PairingCandidate {
   peripheral: NoblePeripheralLike;
-  /** Strongest advertisement heard, in dBm. */
-  rssi: number;
+  /** Strongest advertisement heard, in dBm; null if the controller never measured one. */
+  rssi: number | null;
+}
+
+/** Nearest first; cars whose RSSI is not available come last (they are not "loudest"). */
+function byProximity(x: PairingCandidate, y: PairingCandidate): number {
+  return (y.rssi ?? -Infinity) - (x.rssi ?? -Infinity);
 }
 
 /**
  * Before pairing the phone has no advertising key, so it cannot tell which car is which: this
  * listens for `listenMs` and returns every car advertising the digital-key service (less the
- * ones already paired), nearest first by RSSI. The app tries them in that order with
+ * ones already paired), nearest first by RSSI (cars whose RSSI the controller did not measure last). The app tries them in that order with
  * `phone.pair(link, code)`: the pairing code authenticates the car (SPAKE2+), and a car without
  * an open window, or with another code, learns nothing and refuses (docs/BLE.md §Pairing).
  *
@@ -280,7 +296,7 @@ export async function scanForPairing(options: PairingScanOptions): Promise<Pairi
         // The adapter went away: nothing is scanning any more.
       }
       if (err !== null) reject(err);
-      else resolve([...heard.values()].sort((x, y) => y.rssi - x.rssi));
+      else resolve([...heard.values()].sort(byProximity));
     };
     const onAbort = (): void => finish(new AbortError('scan aborted', { cause: signal?.reason }));
     const off = listen(noble, 'discover', (peripheral: NoblePeripheralLike) => {
@@ -288,7 +304,8 @@ export async function scanForPairing(options: PairingScanOptions): Promise<Pairi
       const isOurs = matchAdvertisement(peripheral, serviceUuid, companyId, (p) => (p === null ? null : (resolver?.resolve(p, clock.now()) ?? CANDIDATE)));
       if (isOurs !== CANDIDATE) return;
       const previous = heard.get(peripheral.id);
-      if (previous === undefined || peripheral.rssi > previous.rssi) heard.set(peripheral.id, { peripheral, rssi: peripheral.rssi });
+      const rssi = advertisedRssi(peripheral.rssi);
+      if (previous === undefined || (rssi !== null && rssi > (previous.rssi ?? -Infinity))) heard.set(peripheral.id, { peripheral, rssi: rssi ?? previous?.rssi ?? null });
     });
     const timer = clock.setTimeout(() => finish(null), listenMs);
     if (signal?.aborted === true) return onAbort();
@@ -376,17 +393,59 @@ interface Profile {
   info: NobleCharacteristicLike;
 }
 
+/** HCI reason "Connection Terminated by Local Host" (Core v5.4 Vol 1 Part F §2). */
+const LOCAL_HOST_TERMINATED = 0x16;
+
 /**
- * How a disconnect the application did not ask for is reported: HCI reasons 0x13–0x15 (the
- * remote user or device terminated, Core v5.4 Vol 1 Part F §2) are the peer closing; anything
- * else (0x08 supervision timeout, 0x3E failed to establish, …) is a lost radio link.
+ * How a disconnect the link did not ask for is reported. If the phone's own stack asked for it
+ * (`localRequest`: something called `peripheral.disconnect()` behind the link, or the controller
+ * says 0x16 local host), it is not the vehicle's doing: controllers echo the reason the host
+ * gave (0x13) on the local side too, so 0x13–0x15 mean "the peer closed" only when the phone did
+ * not ask. Otherwise 0x13–0x15 (the remote user or device terminated) are the vehicle closing,
+ * and anything else (0x08 supervision timeout, 0x3E failed to establish, …) a lost radio link.
  */
-export function closeInfoForDisconnect(reason: unknown): LinkCloseInfo {
+export function closeInfoForDisconnect(reason: unknown, localRequest = false): LinkCloseInfo {
+  const code = typeof reason === 'number' ? `0x${reason.toString(16).padStart(2, '0')}` : String(reason);
+  if (localRequest || reason === LOCAL_HOST_TERMINATED) {
+    return { by: 'error', reason: `the phone's Bluetooth stack ended the connection (HCI reason ${code})` };
+  }
   if (reason === undefined || reason === null || reason === 0x13 || reason === 0x14 || reason === 0x15) {
     return { by: 'remote', reason: 'the vehicle terminated the connection' };
   }
-  const code = typeof reason === 'number' ? `0x${reason.toString(16).padStart(2, '0')}` : String(reason);
   return { by: 'error', reason: `connection lost (HCI reason ${code})` };
+}
+
+/**
+ * Notices the phone's stack asking to disconnect: noble's Peripheral sets `state` to
+ * 'disconnecting' on every path that asks (disconnect, disconnectAsync) before the controller
+ * reports the disconnect, and the reason the controller then reports cannot tell who asked.
+ * Wraps `state` in an accessor on the instance; `restore()` puts the plain property back.
+ */
+function watchDisconnectRequest(peripheral: NoblePeripheralLike): { requested(): boolean; restore(): void } {
+  const target = peripheral as unknown as { state: string };
+  const own = Object.getOwnPropertyDescriptor(target, 'state');
+  if (own === undefined || !('value' in own) || own.configurable !== true) return { requested: () => false, restore: () => {} };
+  let value: unknown = own.value;
+  let asked = false;
+  Object.defineProperty(target, 'state', {
+    configurable: true,
+    enumerable: own.enumerable ?? true,
+    get: () => value,
+    set: (next: unknown) => {
+      if (next === 'disconnecting') asked = true;
+      else if (next === 'connected') asked = false;
+      value = next;
+    },
+  });
+  let restored = false;
+  return {
+    requested: () => asked,
+    restore: () => {
+      if (restored) return;
+      restored = true;
+      Object.defineProperty(target, 'state', { ...own, value });
+    },
+  };
 }
 
 /** Copies noble's Buffer (or any Uint8Array) into a plain Uint8Array; null for anything else. */
@@ -414,7 +473,8 @@ export async function connectNobleLink(peripheral: NoblePeripheralLike, options:
   if (signal?.aborted === true) throw new AbortError('connect aborted', { cause: signal.reason });
 
   const ops = new GattOps(clock);
-  const offs: Array<() => void> = [];
+  const request = watchDisconnectRequest(peripheral);
+  const offs: Array<() => void> = [request.restore];
   const removeListeners = (): void => {
     for (const off of offs.splice(0)) off();
     signal?.removeEventListener('abort', onAbort);
@@ -424,7 +484,7 @@ export async function connectNobleLink(peripheral: NoblePeripheralLike, options:
   signal?.addEventListener('abort', onAbort, { once: true });
   offs.push(
     listen(peripheral, 'disconnect', (reason: unknown) => {
-      const info = closeInfoForDisconnect(reason);
+      const info = closeInfoForDisconnect(reason, request.requested());
       if (link !== null) link.transportClosed(info);
       else ops.failAll(new TransportError(BleErrorCode.connectFailed, `the connection dropped during set-up: ${info.reason}`));
     }),
@@ -575,7 +635,7 @@ export interface OpenVehicleLinkOptions extends ScanOptions, Omit<NobleLinkOptio
  * connection that dropped during set-up, a GATT timeout, a scan that saw nothing) with
  * exponential backoff.
  */
-export async function openVehicleLink(options: OpenVehicleLinkOptions): Promise<{ link: NobleLink; vehicle: PairedVehicle; rssi: number }> {
+export async function openVehicleLink(options: OpenVehicleLinkOptions): Promise<{ link: NobleLink; vehicle: PairedVehicle; rssi: number | null }> {
   const { clock = systemClock, signal } = options;
   const noble = options.noble ?? loadNoble();
   return withBackoff(

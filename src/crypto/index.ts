@@ -8,6 +8,7 @@ export { wipe } from './provider.js';
 export { createNobleProvider, nobleCrypto, nobleP256Group, type NobleProviderOptions } from './noble.js';
 export { signatureFromDer, signatureToDer } from './der.js';
 export { createSoftwareSigner, type SoftwareSigner } from './signer.js';
+export { createSoftwareKeyAgreement, openSoftwareKeyAgreement, type SoftwareKeyAgreement, type VehicleKeyAgreement } from './key-agreement.js';
 export {
   assertBytes,
   base64urlDecode,

@@ -8,13 +8,13 @@
  */
 import type { CryptoProvider, Signer } from '../crypto/provider.js';
 import { wipe } from '../crypto/provider.js';
-import { equalBytes } from '../crypto/bytes.js';
+import { equalBytes, toHex as toHexString } from '../crypto/bytes.js';
 import { AuthenticationError, DigitalKeyError, PolicyError, ProtocolError, TimeoutError, TransportError, UsageError } from '../errors.js';
 import type { Clock } from '../transport/clock.js';
 import { systemClock } from '../transport/clock.js';
 import type { Link } from '../transport/link.js';
 import { clearStatusOf, closeChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
-import { COMMAND, COMMAND_FLAG, RECHALLENGE_COMMAND, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
+import { COMMAND, COMMAND_FLAG, RECHALLENGE_COMMAND, REQUEST_ID_BYTES, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
 import { keyIdOf } from '../protocol/keyschedule.js';
 import { CommandSchema, ResultSchema, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
 import {
@@ -41,7 +41,17 @@ export interface CommandRequest {
   userPresent?: boolean;
   /** App-defined argument bytes. */
   data?: Uint8Array;
+  /**
+   * Request id (1–16 bytes) for exactly-once execution. Normally left out: the phone draws one,
+   * and reuses it when the same command is asked again for the same car after a failure that
+   * said `mayHaveSucceeded`, so the car answers the retry with the first attempt's result
+   * instead of running it twice (docs/PROTOCOL.md §6.4).
+   */
+  requestId?: Uint8Array;
 }
+
+/** How long an uncertain command's request id is reused for a retry of the same command, ms. */
+export const RETRY_WINDOW_MS = 120_000;
 
 /** Outcome of a command that the vehicle answered under the session key. */
 export interface CommandResult {
@@ -82,6 +92,8 @@ export class Phone {
   readonly keyId: Uint8Array;
   readonly responseTimeoutMs: number;
   private readonly fullPathCommands: Set<number>;
+  /** Request ids of commands whose outcome is unknown, by vehicle and command (see CommandRequest.requestId). */
+  private readonly uncertain = new Map<string, { requestId: Uint8Array; data: string; atMs: number }>();
   private pendingWrites: Promise<void> = Promise.resolve();
 
   constructor(options: PhoneOptions) {
@@ -132,8 +144,9 @@ export class Phone {
    * Runs the handshake on `link` with `first` as the command carried in the Auth, and returns
    * the open session with that command's result. Three messages from subscription to result.
    */
-  async connect(link: Link, vehicleId: Uint8Array, first: CommandRequest, options: ConnectOptions = {}): Promise<PhoneSession> {
+  async connect(link: Link, vehicleId: Uint8Array, request: CommandRequest, options: ConnectOptions = {}): Promise<PhoneSession> {
     await this.flush();
+    const first = this.withRequestId(vehicleId, request);
     const vehicle = await this.store.getVehicle(vehicleId);
     if (!vehicle) throw new UsageError('UNKNOWN_VEHICLE', 'this phone is not paired with that vehicle');
     const forceFull = options.forceFull === true || this.fullPathCommands.has(first.id);
@@ -146,10 +159,12 @@ export class Phone {
     try {
       await session.handshake(challenge, first, live, pre, options.signal);
     } catch (e) {
+      this.settleRequest(vehicleId, first, e instanceof DigitalKeyError && e.mayHaveSucceeded);
       // Free the vehicle's link slot at once rather than leaving it to its idle timeout.
       await link.close('handshake failed').catch(() => undefined);
       throw e;
     }
+    this.settleRequest(vehicleId, first, session.firstResult.status === STATUS.handlerTimeout);
     return session;
   }
 
@@ -233,7 +248,28 @@ export class Phone {
     const cmd: CommandMsg = { id: req.id };
     if (req.userPresent) cmd.flags = COMMAND_FLAG.userPresent;
     if (req.data && req.data.length > 0) cmd.data = req.data;
+    if (req.requestId) cmd.requestId = req.requestId;
     return cmd;
+  }
+
+  /**
+   * @internal The request with its request id: the app's, the one of an uncertain earlier
+   * attempt of the same command (same car, same argument, within RETRY_WINDOW_MS), or a new one.
+   */
+  withRequestId(vehicleId: Uint8Array, req: CommandRequest): CommandRequest {
+    if (req.requestId) return req;
+    const slot = uncertainKey(vehicleId, req.id);
+    const previous = this.uncertain.get(slot);
+    const data = req.data ? toHexString(req.data) : '';
+    if (previous && previous.data === data && this.clock.now() - previous.atMs <= RETRY_WINDOW_MS) return { ...req, requestId: previous.requestId };
+    return { ...req, requestId: this.crypto.randomBytes(REQUEST_ID_BYTES) };
+  }
+
+  /** @internal Remembers or forgets a request's id after an attempt (uncertain, or settled). */
+  settleRequest(vehicleId: Uint8Array, req: CommandRequest, uncertain: boolean): void {
+    const slot = uncertainKey(vehicleId, req.id);
+    if (uncertain && req.requestId) this.uncertain.set(slot, { requestId: req.requestId, data: req.data ? toHexString(req.data) : '', atMs: this.clock.now() });
+    else this.uncertain.delete(slot);
   }
 }
 
@@ -253,6 +289,18 @@ export class PhoneSession {
 
   /** Sends a command on the session (or on a fresh handshake when it needs one, e.g. start). */
   async send(request: CommandRequest, options: { fresh?: boolean; signal?: AbortSignal } = {}): Promise<CommandResult> {
+    const withId = this.phone.withRequestId(this.vehicle.vehicleId, request);
+    try {
+      const result = await this.sendOnce(withId, options);
+      this.phone.settleRequest(this.vehicle.vehicleId, withId, false);
+      return result;
+    } catch (e) {
+      this.phone.settleRequest(this.vehicle.vehicleId, withId, e instanceof DigitalKeyError && e.mayHaveSucceeded);
+      throw e;
+    }
+  }
+
+  private async sendOnce(request: CommandRequest, options: { fresh?: boolean; signal?: AbortSignal }): Promise<CommandResult> {
     const channel = this.requireChannel();
     const crypto = this.phone.crypto;
     if (options.fresh || this.phone.needsFresh(request.id)) {
@@ -364,6 +412,10 @@ export class PhoneSession {
   }
 }
 
+function uncertainKey(vehicleId: Uint8Array, command: number): string {
+  return `${toHexString(vehicleId)}/${command}`;
+}
+
 /** A failure after the command left the phone: it may have run. */
 function afterSend(e: unknown): DigitalKeyError {
   if (e instanceof TimeoutError) return new TimeoutError('NO_RESPONSE', 'no answer from the vehicle; the command may have run', { mayHaveSucceeded: true, cause: e });
@@ -393,6 +445,7 @@ function toResult(r: ResultMsg): CommandResult {
 /** Returns an ok result, or throws the typed error for its status. */
 export function expectOk(r: CommandResult): CommandResult {
   if (r.ok) return r;
-  const mayHaveSucceeded = r.status === STATUS.handlerTimeout;
+  // The handler ran (or started) for both: a handler that threw may already have actuated.
+  const mayHaveSucceeded = r.status === STATUS.handlerTimeout || r.status === STATUS.handlerFailed;
   throw new PolicyError(r.code, `the vehicle refused the command: ${r.code}`, { mayHaveSucceeded, retryable: mayHaveSucceeded || r.status === STATUS.freshChallengeRequired });
 }

@@ -136,8 +136,20 @@ export const STATUS_NAME: Readonly<Record<number, string>> = Object.fromEntries(
 /** Clear statuses (those a vehicle may send without a session key). */
 export const CLEAR_STATUSES: readonly number[] = [STATUS.rejected, STATUS.retryFull, STATUS.busy];
 
-/** HKDF info deriving the advertising-pseudonym key from the vehicle identity key (docs/BLE.md). */
+/** HKDF info deriving the advertising-pseudonym key from the vehicle's advertising secret (docs/BLE.md). */
 export const ADVERTISING_KEY_LABEL = 'DK1 advertising key';
+
+/** HKDF info deriving the vehicle's ticket-sealing key (docs/STORAGE.md §Secrets). Local, never on the wire. */
+export const TICKET_SEAL_LABEL = 'DK1 ticket seal';
 
 /** Resumption ticket lifetime on the vehicle, ms. The phone discards its ticket after it too. */
 export const TICKET_LIFETIME_MS = 7 * 24 * 3600 * 1000;
+
+/** Default fast-path renewals a ticket chain may make before a signed full handshake is required. */
+export const DEFAULT_MAX_TICKET_RENEWALS = 8;
+
+/** Request ids on commands (exactly-once retries): 1 to this many bytes (docs/PROTOCOL.md §6.4). */
+export const MAX_REQUEST_ID_BYTES = 16;
+
+/** Bytes of the request id the phone draws for each command. */
+export const REQUEST_ID_BYTES = 8;

@@ -6,6 +6,7 @@
  */
 import { defineSchema, t } from '../wire/schema.js';
 import {
+  MAX_REQUEST_ID_BYTES,
   AEAD_TAG_BYTES,
   COMMAND_ID_MAX,
   KEY_ID_BYTES,
@@ -91,19 +92,25 @@ export const AuthSchema = defineSchema<AuthMsg>('Auth', {
   },
 });
 
-/** A command: id, flags (bit 0 = user present) and optional app-defined argument bytes. */
+/**
+ * A command: id, flags (bit 0 = user present), optional app-defined argument bytes, and an
+ * optional request id: a retry carrying the same id gets the first attempt's result without
+ * running again (exactly-once, docs/PROTOCOL.md §6.4).
+ */
 export interface CommandMsg {
   id: number;
   flags?: number;
   data?: Uint8Array;
+  requestId?: Uint8Array;
 }
 /** Schema of {@link CommandMsg}. */
 export const CommandSchema = defineSchema<CommandMsg>('Command', {
-  maxBytes: MAX_COMMAND_DATA_BYTES + 16,
+  maxBytes: MAX_COMMAND_DATA_BYTES + 16 + MAX_REQUEST_ID_BYTES + 2,
   fields: {
     id: { key: 0, type: t.uint({ min: 1, max: COMMAND_ID_MAX }) },
     flags: { key: 1, type: t.uint({ max: 255 }), optional: true },
     data: { key: 2, type: t.bytes({ min: 1, max: MAX_COMMAND_DATA_BYTES }), optional: true },
+    requestId: { key: 3, type: t.bytes({ min: 1, max: MAX_REQUEST_ID_BYTES }), optional: true },
   },
 });
 

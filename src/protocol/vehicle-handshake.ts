@@ -14,6 +14,7 @@
  * Auth for the same challenge (the fallback costs no new challenge).
  */
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
+import type { VehicleKeyAgreement } from '../crypto/key-agreement.js';
 import { wipe } from '../crypto/provider.js';
 import { AuthenticationError, ProtocolError } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../wire/schema.js';
@@ -43,11 +44,12 @@ import {
   type PairingOfferMsg,
 } from './messages.js';
 
-/** The vehicle's long-term identity. The private key is used for the `es` DH only. */
+/** The vehicle's long-term identity. The identity key is used for the `es` DH only, through its handle. */
 export interface VehicleIdentity {
   vehicleId: Uint8Array;
-  privateKey: Uint8Array;
   publicKey: Uint8Array;
+  /** The identity key's handle (software, TPM, HSM or secure element). */
+  keyAgreement: VehicleKeyAgreement;
 }
 
 /** Vehicle handshake state. */
@@ -119,7 +121,7 @@ export function openFullAuth(
   try {
     const h2 = fullAuthHash(crypto, ch.h1, auth.version, auth.ephemeral);
     const ee = crypto.ecdh(ch.ephemeral.privateKey, auth.ephemeral);
-    const es = crypto.ecdh(identity.privateKey, auth.ephemeral);
+    const es = identity.keyAgreement.ecdh(auth.ephemeral);
     const keys = deriveAuthKeys(crypto, h2, 'full', ee, es);
     wipe(ee, es);
     const plain = crypto.aeadOpen(keys.kAuth, nonceFor(0), auth.sealed, h2);

@@ -4,13 +4,13 @@
  * injected clock. Every failure ends here: the phone gets one generic clear status, nothing runs,
  * the audit log gets the reason.
  */
-import { fromHex, toHex } from '../crypto/bytes.js';
+import { toHex } from '../crypto/bytes.js';
 import { wipe } from '../crypto/provider.js';
 import type { Link } from '../transport/link.js';
-import { COMMAND_FLAG, RECHALLENGE_COMMAND, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
+import { RECHALLENGE_COMMAND, STATUS, STATUS_NAME, TICKET_LIFETIME_MS } from '../protocol/constants.js';
 import { closeChannel, createChannel, openFrame, sealFrame, type Channel } from '../protocol/channel.js';
 import { encodeMessage, decodeMessage } from '../wire/schema.js';
-import { CommandSchema, FrameSchema, ResultSchema, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
+import { CommandSchema, FrameSchema, ResultSchema, type AuthMsg, type CommandMsg, type ResultMsg } from '../protocol/messages.js';
 import {
   abandonHandshake,
   consumeAuth,
@@ -22,19 +22,34 @@ import {
   type OpenedFullAuth,
   type VehicleHandshake,
 } from '../protocol/vehicle-handshake.js';
-import { evaluatePolicy } from './policy.js';
-import { runHandler } from './run-handler.js';
-import type { AuditEvent, KeyRecord, TicketRecord } from './store.js';
+import type { KeyRecord, TicketRecord } from './store.js';
 import type { Vehicle } from './vehicle.js';
-import { resolveKey } from './resolve-key.js';
+import { authenticateFull } from './resolve-key.js';
 import { Refusal, errorCode } from './refusal.js';
-import { handleManagement, isManagement } from './management.js';
 import { PairingWindows } from './pairing.js';
+import { sealTicketSecret, unsealTicketSecret } from './identity.js';
+import { admitCommand, fitResult, runPolicyHooks } from './dispatch.js';
 
 /** Facts about the radio link that policies may use. */
 export interface LinkInfo {
   /** Current RSSI of this link in dBm (integrator's BLE stack). */
   rssi?: () => Promise<number> | number;
+}
+
+/** An authenticated Auth: the opened message, the key, and the ticket it used (fast path). */
+interface Authenticated {
+  opened: OpenedFullAuth | OpenedFastAuth;
+  key: KeyRecord;
+  receivedAt: number;
+  previous: TicketRecord | null;
+}
+
+/** How authenticate() moves a link between the pending FIFO and the Auth work slots. */
+interface AuthGate {
+  /** A message arrived: leave the FIFO, claim a work slot; false when none is free. */
+  arrived(): boolean;
+  /** Waiting for another message: free the slot, back into the FIFO. */
+  waiting(): void;
 }
 
 /** An authenticated session on a link. */
@@ -82,68 +97,88 @@ export class Connection {
   /** One handshake with its first command. Returns the session, null if it failed, 'again' after a pairing. */
   private async handshake(): Promise<Established | null | 'again'> {
     const now = () => this.cfg.clock.now();
-    if (!this.vehicle.tryBeginHandshake()) {
-      await this.vehicle.audit({ timeMs: now(), outcome: 'BUSY', detail: 'handshake concurrency cap reached' });
-      await this.sendClear(STATUS.busy);
-      return null;
-    }
     const { state, bytes } = this.vehicle.nextChallenge();
+    const admission = this.vehicle.admission;
+    const pending = { evict: () => void this.close('evicted: pending handshakes full') };
+    admission.admit(pending);
+    let working = false;
+    // A work slot is held only while a message is being checked: a link that goes back to
+    // waiting (after RETRY_FULL) returns to the evictable pending FIFO and frees its slot, so
+    // keyless peers sending bogus tickets cannot hold the slots.
+    const gate: AuthGate = {
+      arrived() {
+        admission.leave(pending);
+        if (!working) working = admission.tryWork();
+        return working;
+      },
+      waiting() {
+        if (working) admission.endWork();
+        working = false;
+        admission.admit(pending);
+      },
+    };
     try {
       // The relay bound runs from the moment the challenge leaves: its own flight counts.
       const sentAt = now();
       await this.link.send(bytes, { timeoutMs: this.cfg.handshakeTimeoutMs });
-      const auth = await this.authenticate(state, sentAt);
+      const auth = await this.authenticate(state, sentAt, gate);
+      if (auth === 'busy') {
+        await this.vehicle.audit({ timeMs: now(), outcome: 'BUSY', detail: 'Auth work slots full' });
+        await this.sendClear(STATUS.busy);
+        return null;
+      }
       if ('pairStart' in auth) {
         await this.pair(bytes, auth.pairStart);
         return 'again';
       }
-      const { opened, key, receivedAt, ticketExpiresAt } = auth;
-      const { established, ticket } = this.establish(opened, key, ticketExpiresAt);
-      const { result, audit } = await this.execute(established, opened.path === 'full' ? opened.body.command : opened.command, true, receivedAt - sentAt);
+      const { opened, key, receivedAt, previous } = auth;
+      const { established, ticket } = this.establish(opened, key, previous);
+      const command = opened.path === 'full' ? opened.body.command : opened.command;
+      const result = await this.execute(established, command, true, receivedAt - sentAt);
       await this.link.send(sealFrame(this.cfg.crypto, established.channel, encodeMessage(ResultSchema, result)));
       // Off the critical path, after the answer: filing the next ticket late is safe (a crash
-      // in between only makes the phone fall back to the full path once), and the audit record
-      // is a log, not a precondition. The used ticket was deleted durably before anything ran.
-      await this.afterAnswer(ticket, audit);
+      // in between only makes the phone fall back to the full path once). The used ticket was
+      // deleted durably, and the command audited, before the answer.
+      await this.afterAnswer(ticket);
       return established;
     } catch (e) {
       await this.refuse(e);
       return null;
     } finally {
+      admission.leave(pending);
+      if (working) admission.endWork();
       abandonHandshake(state);
-      this.vehicle.endHandshake();
       this.vehicle.refillChallengePool();
     }
   }
 
-  /** Receives Auth (and, after a fast-path miss, the full retry) and authenticates the phone. */
-  private async authenticate(
-    state: VehicleHandshake,
-    sentAt: number,
-  ): Promise<{ opened: OpenedFullAuth | OpenedFastAuth; key: KeyRecord; receivedAt: number; ticketExpiresAt: number } | { pairStart: Uint8Array }> {
+  /**
+   * Receives Auth (and, after a fast-path miss, the full retry) and authenticates the phone.
+   * `gate.arrived` is called when a message arrives (out of the pending FIFO, claim an Auth work
+   * slot; 'busy' when none is free), `gate.waiting` when the link waits again.
+   */
+  private async authenticate(state: VehicleHandshake, sentAt: number, gate: AuthGate): Promise<Authenticated | { pairStart: Uint8Array } | 'busy'> {
     const deadline = sentAt + this.cfg.handshakeTimeoutMs;
     for (;;) {
       const bytes = await this.link.receive({ timeoutMs: Math.max(1, deadline - this.cfg.clock.now()) });
       const receivedAt = this.cfg.clock.now();
-      if (this.vehicle.pairing.isOpen && PairingWindows.isPairStart(bytes)) return { pairStart: bytes };
+      if (this.vehicle.pairing.isOpen && PairingWindows.isPairStart(bytes)) {
+        gate.arrived();
+        return { pairStart: bytes };
+      }
+      if (!gate.arrived()) return 'busy';
       const auth = consumeAuth(state, bytes);
       if (auth.ticketId !== undefined) {
-        const ticket = await this.cfg.store.takeTicket(auth.ticketId);
-        // Every fast-path failure, a revoked key's ticket included, is the same RETRY_FULL.
-        const key = ticket && ticket.expiresAt > receivedAt ? this.cfg.store.getKey(ticket.keyId) : undefined;
-        const opened = openFastAuth(this.cfg.crypto, state, auth, key && ticket ? ticket.resumptionSecret : null);
-        if (ticket) wipe(ticket.resumptionSecret);
-        if (opened && key && ticket) return { opened, key, receivedAt, ticketExpiresAt: ticket.expiresAt };
-        await this.vehicle.audit({ timeMs: receivedAt, path: 'fast', outcome: 'RETRY_FULL', detail: ticket ? 'TICKET_INVALID' : 'TICKET_UNKNOWN' });
+        const fast = await this.openFast(state, auth, receivedAt);
+        if (fast) return fast;
         await this.sendClear(STATUS.retryFull);
+        gate.waiting();
         continue;
       }
       const opened = openFullAuth(this.cfg.crypto, this.vehicle.identity, state, auth);
       try {
-        const key = await resolveKey(this.vehicle, opened);
-        if (!verifyFullAuth(this.cfg.crypto, opened, key.publicKey)) throw new Refusal(STATUS.rejected, 'BAD_SIGNATURE', toHex(opened.body.keyId));
-        const record = key.pendingEnrollment ? await this.enrollFromGrant(key.record) : key.record;
-        return { opened, key: record, receivedAt, ticketExpiresAt: Number.POSITIVE_INFINITY };
+        const key = await authenticateFull(this.vehicle, opened);
+        return { opened, key, receivedAt, previous: null };
       } catch (e) {
         wipe(opened.keys.chain);
         throw e;
@@ -151,33 +186,32 @@ export class Connection {
     }
   }
 
-  /**
-   * Files a key enrolled by a grant chain, under the registry lock: a link of its chain revoked
-   * meanwhile refuses it, and a second link enrolling the same key concurrently gets the record
-   * the first one filed (its uses are not counted twice).
-   */
-  private enrollFromGrant(record: KeyRecord): Promise<KeyRecord> {
-    const { store } = this.cfg;
-    return this.vehicle.exclusive(async () => {
-      const existing = store.getKey(record.keyId);
-      if (existing) return existing;
-      if ((record.chainGrantIds ?? []).some((id) => store.isGrantRevoked(fromHex(id)))) throw new Refusal(STATUS.rejected, 'GRANT_REVOKED', toHex(record.keyId));
-      await store.putKey(record);
-      return record;
-    });
+  /** The fast path: take the ticket (durably, single use), unseal its secret, open the Auth. */
+  private async openFast(state: VehicleHandshake, auth: AuthMsg, receivedAt: number): Promise<Authenticated | null> {
+    const { crypto, store } = this.cfg;
+    const ticket = await store.takeTicket(auth.ticketId!);
+    // Every fast-path failure, a revoked key's ticket included, is the same RETRY_FULL.
+    const key = ticket && ticket.expiresAt > this.vehicle.now() ? store.getKey(ticket.keyId) : undefined;
+    const secret = key && ticket ? unsealTicketSecret(crypto, this.vehicle.ticketSealKey, ticket.ticketId, ticket.keyId, ticket.sealedSecret) : null;
+    const opened = openFastAuth(crypto, state, auth, secret);
+    wipe(secret);
+    if (opened && key && ticket) return { opened, key, receivedAt, previous: ticket };
+    const detail = !ticket ? 'TICKET_UNKNOWN' : secret === null && key ? 'TICKET_UNSEALABLE' : 'TICKET_INVALID';
+    await this.vehicle.audit({ timeMs: receivedAt, path: 'fast', outcome: 'RETRY_FULL', detail });
+    return null;
   }
 
   /**
    * Bookkeeping after msg 3 left: a failure here must not turn into a clear REJECTED inside a
    * session that is already open. A lost ticket only costs the phone one fallback; it is audited.
    */
-  private async afterAnswer(ticket: TicketRecord, audit: AuditEvent): Promise<void> {
+  private async afterAnswer(ticket: TicketRecord | null): Promise<void> {
     try {
-      await this.cfg.store.putTicket(ticket);
+      if (ticket) await this.cfg.store.putTicket(ticket);
     } catch (e) {
       await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: this.keyIdHex, outcome: 'TICKET_NOT_FILED', detail: errorCode(e) });
     }
-    await this.vehicle.audit(audit);
+    await this.vehicle.noteTime();
   }
 
   /** Owner pairing on this link; on success the phone is enrolled as an owner and told who we are. */
@@ -185,9 +219,9 @@ export class Connection {
     const now = () => this.cfg.clock.now();
     try {
       const paired = await this.vehicle.pairing.run(this.link, challengeBytes, startBytes, this.cfg.handshakeTimeoutMs);
-      const record = await this.vehicle.enrollOwner(paired.publicKey, paired.name, 'pairing');
+      const { record, again } = await this.vehicle.enrollPairedOwner(paired.publicKey, paired.name);
       await paired.welcome(this.vehicle.peer);
-      await this.vehicle.audit({ timeMs: now(), keyId: toHex(record.keyId), path: 'pairing', outcome: 'PAIRED' });
+      await this.vehicle.audit({ timeMs: now(), keyId: toHex(record.keyId), path: 'pairing', outcome: again ? 'REPAIRED' : 'PAIRED' });
     } catch (e) {
       throw new Refusal(STATUS.rejected, `PAIRING_FAILED:${errorCode(e)}`);
     }
@@ -195,17 +229,20 @@ export class Connection {
 
   /**
    * Derives the session and the key's next single-use ticket (filed by the caller). A ticket
-   * made on the fast path keeps its predecessor's expiry: a copied ticket cannot renew itself
-   * forever, and a signed full handshake is needed at least once per TICKET_LIFETIME_MS.
+   * made on the fast path keeps its predecessor's expiry and spends one renewal: a copied ticket
+   * gives at most `maxTicketRenewals` + 1 fast sessions, within TICKET_LIFETIME_MS of the last
+   * signed full handshake; then only a full handshake gets a new ticket.
    */
-  private establish(
-    opened: OpenedFullAuth | OpenedFastAuth,
-    key: KeyRecord,
-    previousExpiry: number,
-  ): { established: Established; ticket: TicketRecord } {
-    const keys = finishHandshake(this.cfg.crypto, opened);
-    const expiresAt = Math.min(previousExpiry, this.cfg.clock.now() + TICKET_LIFETIME_MS);
-    const ticket = { ticketId: keys.ticketId, keyId: key.keyId, resumptionSecret: keys.resumptionSecret, expiresAt };
+  private establish(opened: OpenedFullAuth | OpenedFastAuth, key: KeyRecord, previous: TicketRecord | null): { established: Established; ticket: TicketRecord | null } {
+    const { crypto, clock } = this.cfg;
+    const keys = finishHandshake(crypto, opened);
+    const renewalsLeft = previous ? previous.renewalsLeft - 1 : this.cfg.maxTicketRenewals;
+    const expiresAt = Math.min(previous?.expiresAt ?? Number.POSITIVE_INFINITY, clock.now() + TICKET_LIFETIME_MS);
+    const ticket =
+      renewalsLeft >= 0
+        ? { ticketId: keys.ticketId, keyId: key.keyId, sealedSecret: sealTicketSecret(crypto, this.vehicle.ticketSealKey, keys.ticketId, key.keyId, keys.resumptionSecret), expiresAt, renewalsLeft }
+        : null;
+    wipe(keys.resumptionSecret);
     this.keyIdHex = toHex(key.keyId);
     return { established: { channel: createChannel('vehicle', keys), key, path: opened.path }, ticket };
   }
@@ -219,12 +256,8 @@ export class Connection {
         if (!('plaintext' in frame)) return false;
         const command = decodeMessage(CommandSchema, frame.plaintext);
         if (command.id === RECHALLENGE_COMMAND) return true;
-        const current = this.cfg.store.getKey(s.key.keyId);
-        if (!current) throw new Refusal(STATUS.rejected, 'KEY_REVOKED_IN_SESSION', this.keyIdHex);
-        s.key = current;
-        const { result, audit } = await this.execute(s, command, false, 0);
+        const result = await this.execute(s, command, false, 0);
         await this.link.send(sealFrame(this.cfg.crypto, s.channel, encodeMessage(ResultSchema, result)));
-        await this.vehicle.audit(audit);
       }
     } catch (e) {
       if (e instanceof Refusal) await this.refuse(e);
@@ -235,66 +268,46 @@ export class Connection {
     }
   }
 
-  /** Policy, then the handler (or a management command). Always audited. */
-  private async execute(
-    s: Established,
-    command: CommandMsg,
-    inHandshake: boolean,
-    challengeToAuthMs: number,
-  ): Promise<{ result: ResultMsg; audit: AuditEvent }> {
-    const nowMs = this.cfg.clock.now();
+  /**
+   * One command: hooks, then (under the registry lock, against current records) the checks and
+   * the start of the handler, then the result recorded — request memory and audit — BEFORE the
+   * answer is sent, so cutting the link can neither hide an executed command nor run it twice.
+   */
+  private async execute(s: Established, command: CommandMsg, inHandshake: boolean, challengeToAuthMs: number): Promise<ResultMsg> {
     const policy = this.cfg.policies.get(command.id);
-    const keyId = toHex(s.key.keyId);
-    const flags = command.flags ?? 0;
-    const rssiDbm = policy?.minRssiDbm !== undefined && this.info.rssi ? await this.info.rssi() : undefined;
-    const proximityOk = policy?.requireProximity && this.cfg.proximityCheck ? await this.cfg.proximityCheck({ keyId, command: command.id }) : undefined;
-    let outcome: { status: number; data?: Uint8Array; detail?: string } = {
-      status: evaluatePolicy({ key: s.key, command: command.id, flags, path: s.path, inHandshake, challengeToAuthMs, nowMs, rssiDbm, proximityOk }, policy),
-    };
-    if (outcome.status === STATUS.ok) outcome = await this.dispatch(s, command);
-    const audit: AuditEvent = { timeMs: this.cfg.clock.now(), keyId, command: command.id, path: s.path, outcome: STATUS_NAME[outcome.status] ?? String(outcome.status), detail: outcome.detail };
-    return { result: outcome.data ? { status: outcome.status, data: outcome.data } : { status: outcome.status }, audit };
-  }
-
-  private async dispatch(s: Established, command: CommandMsg): Promise<{ status: number; data?: Uint8Array; detail?: string }> {
-    if (isManagement(command.id)) return handleManagement(this.vehicle, s.key, command);
-    const handler = this.cfg.handlers.get(command.id);
-    if (!handler) return { status: STATUS.unknownCommand };
-    if (s.key.usesLeft !== undefined) {
-      // Spend the use durably before running (a crash must not give a use back), under the
-      // registry lock with a fresh read (two links must not both spend the last use).
-      const spent = await this.vehicle.exclusive(async () => {
-        const current = this.cfg.store.getKey(s.key.keyId);
-        if (!current || current.usesLeft === undefined || current.usesLeft <= 0) return null;
-        const next = { ...current, usesLeft: current.usesLeft - 1 };
-        await this.cfg.store.putKey(next);
-        return next;
-      });
-      if (!spent) return { status: STATUS.useLimitReached };
-      s.key = spent;
-    }
-    return runHandler(
-      handler,
-      { command: command.id, data: command.data, keyId: toHex(s.key.keyId), keyName: s.key.name, role: s.key.role, path: s.path, userPresent: ((command.flags ?? 0) & COMMAND_FLAG.userPresent) !== 0 },
-      this.cfg.clock,
-      this.cfg.handlerTimeoutMs,
-    );
+    const hooks = await runPolicyHooks(this.cfg, this.info, policy, toHex(s.key.keyId), command.id);
+    const step = await this.vehicle.exclusive(() => admitCommand(this.vehicle, this.link, s, command, { policy, hooks, inHandshake, challengeToAuthMs }));
+    // A started handler's outcome is already in the request memory (requests.ts) when it arrives.
+    const outcome = fitResult('run' in step ? await step.run : step);
+    await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: toHex(s.key.keyId), command: command.id, path: s.path, outcome: STATUS_NAME[outcome.status] ?? String(outcome.status), detail: outcome.detail });
+    return outcome.data ? { status: outcome.status, data: outcome.data } : { status: outcome.status };
   }
 
   /** Generic refusal: one clear status for the phone, the reason for the audit log. */
   private async refuse(e: unknown): Promise<void> {
     if (this.link.isClosed) {
-      await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: e instanceof Refusal ? e.keyIdHex : this.keyIdHex, outcome: 'LINK_CLOSED', detail: errorCode(e) });
+      await this.vehicle.audit({ timeMs: this.cfg.clock.now(), ...this.auditIds(e), outcome: 'LINK_CLOSED', detail: errorCode(e) });
       return;
     }
     const status = e instanceof Refusal ? e.status : STATUS.rejected;
     await this.vehicle.audit({
       timeMs: this.cfg.clock.now(),
-      keyId: e instanceof Refusal ? e.keyIdHex : undefined,
+      ...this.auditIds(e),
       outcome: STATUS_NAME[status] ?? 'REJECTED',
       detail: errorCode(e),
     });
     await this.sendClear(status);
+  }
+
+  /**
+   * Key ids for a refusal's audit record: the id authenticated on this link as `keyId`; an id
+   * the peer merely claimed (an unknown key, a bad signature) as `claimedKeyId`, since anyone can
+   * claim any id: it must not file records under a real key nor escape the junk budget.
+   */
+  private auditIds(e: unknown): { keyId?: string; claimedKeyId?: string } {
+    const id = e instanceof Refusal ? e.keyIdHex : this.keyIdHex;
+    if (id === undefined) return {};
+    return id === this.keyIdHex ? { keyId: id } : { claimedKeyId: id };
   }
 
   private async sendClear(status: number): Promise<void> {

@@ -34,10 +34,11 @@ type Outcome = { status: number; data?: Uint8Array; detail?: string };
  * registry change in between: checks such as "not the last owner" hold when the write lands.
  */
 export function handleManagement(vehicle: Vehicle, caller: KeyRecord, cmd: CommandMsg): Promise<Outcome> {
-  return vehicle.exclusive(() => handleLocked(vehicle, caller, cmd));
+  return vehicle.exclusive(() => handleManagementLocked(vehicle, caller, cmd));
 }
 
-async function handleLocked(vehicle: Vehicle, caller: KeyRecord, cmd: CommandMsg): Promise<Outcome> {
+/** {@link handleManagement} for a caller that already holds the registry lock. */
+export async function handleManagementLocked(vehicle: Vehicle, caller: KeyRecord, cmd: CommandMsg): Promise<Outcome> {
   if (!vehicle.config.store.getKey(caller.keyId)) return { status: STATUS.notPermitted, detail: 'caller revoked' };
   try {
     switch (cmd.id) {
@@ -108,7 +109,8 @@ async function readAudit(vehicle: Vehicle, offset: number): Promise<Outcome> {
 async function revokeKey(vehicle: Vehicle, keyId: Uint8Array): Promise<Outcome> {
   const target = vehicle.config.store.getKey(keyId);
   if (!target) return { status: STATUS.invalidArgument, detail: 'unknown key' };
-  if (target.role === 'owner' && ownerCount(vehicle) <= 1) return { status: STATUS.notPermitted, detail: 'last owner key' };
+  // A suspended owner (a stolen phone) can be revoked while another active owner remains.
+  if (target.role === 'owner' && activeOwnersBesides(vehicle, target) === 0) return { status: STATUS.notPermitted, detail: 'last active owner key' };
   await vehicle.revokeKeyLocked(keyId);
   return { status: STATUS.ok, detail: `revoked ${toHex(keyId)}` };
 }
@@ -116,10 +118,22 @@ async function revokeKey(vehicle: Vehicle, keyId: Uint8Array): Promise<Outcome> 
 async function setSuspended(vehicle: Vehicle, caller: KeyRecord, keyId: Uint8Array, suspended: boolean): Promise<Outcome> {
   const target = vehicle.config.store.getKey(keyId);
   if (!target) return { status: STATUS.invalidArgument };
-  if (suspended && target.role === 'owner' && ownerCount(vehicle) <= 1) return { status: STATUS.notPermitted, detail: 'last owner key' };
+  if (suspended && target.role === 'owner' && activeOwnersBesides(vehicle, target) === 0) return { status: STATUS.notPermitted, detail: 'last active owner key' };
   if (suspended && toHex(target.keyId) === toHex(caller.keyId)) return { status: STATUS.notPermitted, detail: 'cannot suspend own key' };
+  return setSuspendedLocked(vehicle, keyId, suspended);
+}
+
+/**
+ * Suspends or resumes a key (registry lock held by the caller). Suspension reaches delegates:
+ * their commands are refused while it lasts, and their open sessions are closed with the key's.
+ */
+export async function setSuspendedLocked(vehicle: Vehicle, keyId: Uint8Array, suspended: boolean): Promise<Outcome> {
   const outcome = await update(vehicle, keyId, (k) => ({ ...k, suspended }));
-  if (suspended) await vehicle.closeSessionsOf(toHex(keyId), 'key suspended');
+  if (suspended && outcome.status === STATUS.ok) {
+    const hex = toHex(keyId);
+    const reached = [hex, ...vehicle.listKeys().filter((k) => k.chainIssuerIds?.includes(hex)).map((k) => toHex(k.keyId))];
+    for (const id of reached) await vehicle.closeSessionsOf(id, 'key suspended');
+  }
   return outcome;
 }
 
@@ -130,6 +144,8 @@ async function update(vehicle: Vehicle, keyId: Uint8Array, change: (k: KeyRecord
   return { status: STATUS.ok };
 }
 
-function ownerCount(vehicle: Vehicle): number {
-  return vehicle.listKeys().filter((k) => k.role === 'owner' && !k.suspended).length;
+/** Active (unsuspended) owners other than `target`: the car must always keep one. */
+function activeOwnersBesides(vehicle: Vehicle, target: KeyRecord): number {
+  const hex = toHex(target.keyId);
+  return vehicle.listKeys().filter((k) => k.role === 'owner' && !k.suspended && toHex(k.keyId) !== hex).length;
 }

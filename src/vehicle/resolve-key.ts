@@ -10,31 +10,48 @@ import { decodeGrant, grantSignaturePayload, type GrantBody } from '../protocol/
 import { keyIdOf } from '../protocol/keyschedule.js';
 import { MAX_GRANT_CHAIN } from '../protocol/messages.js';
 import { STATUS } from '../protocol/constants.js';
-import type { OpenedFullAuth } from '../protocol/vehicle-handshake.js';
+import { verifyFullAuth, type OpenedFullAuth } from '../protocol/vehicle-handshake.js';
 import { Refusal } from './refusal.js';
 import type { KeyRecord } from './store.js';
 import type { Vehicle } from './vehicle.js';
 
-/** The key to verify the Auth with; `pendingEnrollment` when it comes from a grant not yet filed. */
-export interface ResolvedKey {
-  record: KeyRecord;
-  publicKey: Uint8Array;
-  pendingEnrollment: boolean;
-}
-
-/** Registry lookup, then grant chain. Throws {@link Refusal} with the reason. */
-export async function resolveKey(vehicle: Vehicle, opened: OpenedFullAuth): Promise<ResolvedKey> {
+/**
+ * Authenticates a full Auth: a known key by map lookup and its signature; a friend's first use
+ * by its grant chain, judged UNDER THE REGISTRY LOCK against current records (every issuer
+ * enrolled or chained, unsuspended, valid now, none revoked) and enrolled in the same critical
+ * section, so a revocation running concurrently lands either before (refused) or after (the new
+ * key is revoked with the chain). Throws {@link Refusal} with the reason.
+ */
+export async function authenticateFull(vehicle: Vehicle, opened: OpenedFullAuth): Promise<KeyRecord> {
+  const { store, crypto } = vehicle.config;
   const keyId = opened.body.keyId;
-  const known = vehicle.config.store.getKey(keyId);
-  if (known) return { record: known, publicKey: known.publicKey, pendingEnrollment: false };
-  if (!opened.body.grants) {
+  const checkSignature = (publicKey: Uint8Array) => {
+    if (!verifyFullAuth(crypto, opened, publicKey)) throw new Refusal(STATUS.rejected, 'BAD_SIGNATURE', toHex(keyId));
+  };
+  const known = store.getKey(keyId);
+  if (known) {
+    checkSignature(known.publicKey);
+    return known;
+  }
+  const grants = opened.body.grants;
+  if (!grants) {
     // Do the work an enrolled key would cost, so the reply time does not tell an unknown key
     // from a bad signature (docs/THREAT-MODEL.md: no oracle).
     decoyVerify(vehicle);
     throw new Refusal(STATUS.rejected, 'UNKNOWN_KEY', toHex(keyId));
   }
-  const record = verifyGrantChain(vehicle, opened.body.grants, keyId);
-  return { record, publicKey: record.publicKey, pendingEnrollment: true };
+  return vehicle.exclusive(async () => {
+    // A second link may have enrolled the same key meanwhile: use its record (uses counted once).
+    const existing = store.getKey(keyId);
+    if (existing) {
+      checkSignature(existing.publicKey);
+      return existing;
+    }
+    const record = verifyGrantChain(vehicle, grants, keyId);
+    checkSignature(record.publicKey);
+    await store.putKey(record);
+    return record;
+  });
 }
 
 /** One signature verification whose result is ignored: equalises refusal timing. */
@@ -66,12 +83,17 @@ interface Rights {
  * than its issuer's rights; the last subject is the key that signed this Auth.
  */
 export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: Uint8Array): KeyRecord {
-  const { store, crypto, clock } = vehicle.config;
+  const { store, crypto } = vehicle.config;
   const fail = (reason: string): never => {
     throw new Refusal(STATUS.rejected, reason, toHex(keyId));
   };
   if (grants.length > MAX_GRANT_CHAIN) fail('GRANT_CHAIN_TOO_LONG');
-  const nowMs = clock.now();
+  const nowMs = vehicle.now();
+  // Refusals before any signature work still cost one verification (no timing oracle).
+  const failRevoked = (reason: string): never => {
+    decoyVerify(vehicle);
+    return fail(reason);
+  };
   let last: GrantBody | undefined;
   let rights: Rights | undefined;
   const chainGrantIds: string[] = [];
@@ -84,6 +106,9 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
       return fail('GRANT_MALFORMED');
     }
     const { grant, body } = decoded;
+    // A revoked key never issues again, whichever bundle it signed (kept as revoked key ids),
+    // unless it is enrolled again (paired anew by the owner) or was itself re-granted below.
+    if (!rights && !store.getKey(body.issuerKeyId) && store.getRevokedKey(body.issuerKeyId)) failRevoked('GRANT_ISSUER_REVOKED');
     // An issuer the vehicle knows is judged by its CURRENT record (suspension, uses, expiry),
     // not by the rights its own grant once carried.
     const issuer = enrolledRights(vehicle, body.issuerKeyId, nowMs, fail) ?? rights;
@@ -107,10 +132,15 @@ export function verifyGrantChain(vehicle: Vehicle, grants: Uint8Array[], keyId: 
     if (nowMs >= notAfter) fail('GRANT_EXPIRED');
     if (notBefore < issuer.notBefore || notAfter > issuer.notAfter) fail('GRANT_ESCALATION_VALIDITY');
     if (issuer.commands !== null && !body.commands.every((c) => issuer.commands!.includes(c))) fail('GRANT_ESCALATION_COMMANDS');
+    const subjectId = keyIdOf(crypto, body.subjectKey);
+    // A revoked key comes back only by a grant signed after its revocation (a deliberate
+    // re-grant), never by a bundle made before it.
+    const revoked = store.getRevokedKey(subjectId);
+    if (revoked && notBefore <= revoked.revokedAt) fail(equalBytes(subjectId, keyId) ? 'KEY_REVOKED' : 'GRANT_SUBJECT_REVOKED');
     chainGrantIds.push(toHex(body.grantId), ...issuer.chainGrantIds);
     chainIssuerIds.push(toHex(body.issuerKeyId), ...issuer.chainIssuerIds);
     rights = {
-      keyId: keyIdOf(crypto, body.subjectKey),
+      keyId: subjectId,
       publicKey: body.subjectKey,
       commands: body.commands,
       notBefore,

@@ -33,22 +33,24 @@ export interface HandlerOutcome {
   detail?: string;
 }
 
-/** Runs `handler` with a timeout of `timeoutMs` on `clock`. Never rejects. */
-export async function runHandler(
-  handler: CommandHandler,
-  ctx: Omit<CommandContext, 'signal'>,
-  clock: Clock,
-  timeoutMs: number,
-): Promise<HandlerOutcome> {
+/** A started handler: its own completion, and its outcome bounded by the timeout. */
+export interface HandlerRun {
+  /** The handler's own outcome, whenever it finishes (it may outlive the timeout). */
+  settled: Promise<HandlerOutcome>;
+  /** The outcome the phone is told: the handler's, or HANDLER_TIMEOUT at the deadline. */
+  result: Promise<HandlerOutcome>;
+  /** Whether `settled` resolved (so `result` is the handler's own outcome). */
+  readonly finished: boolean;
+}
+
+/**
+ * Starts `handler` (synchronously: its first step runs before this returns) with a timeout of
+ * `timeoutMs` on `clock`. Neither promise rejects. At the deadline the handler's signal aborts.
+ */
+export function startHandlerRun(handler: CommandHandler, ctx: Omit<CommandContext, 'signal'>, clock: Clock, timeoutMs: number): HandlerRun {
   const controller = new AbortController();
-  let timer: unknown;
-  const timeout = new Promise<HandlerOutcome>((resolve) => {
-    timer = clock.setTimeout(() => {
-      controller.abort();
-      resolve({ status: STATUS.handlerTimeout, detail: `handler exceeded ${timeoutMs} ms` });
-    }, timeoutMs);
-  });
-  const run = (async (): Promise<HandlerOutcome> => {
+  const state = { finished: false };
+  const settled = (async (): Promise<HandlerOutcome> => {
     try {
       const data = await handler({ ...ctx, signal: controller.signal });
       return data && data.length > 0 ? { status: STATUS.ok, data } : { status: STATUS.ok };
@@ -56,9 +58,25 @@ export async function runHandler(
       return { status: STATUS.handlerFailed, detail: e instanceof Error ? e.message.slice(0, 200) : 'handler threw' };
     }
   })();
-  try {
-    return await Promise.race([run, timeout]);
-  } finally {
-    clock.clearTimeout(timer);
-  }
+  void settled.then(() => (state.finished = true));
+  let timer: unknown;
+  const timeout = new Promise<HandlerOutcome>((resolve) => {
+    timer = clock.setTimeout(() => {
+      controller.abort();
+      resolve({ status: STATUS.handlerTimeout, detail: `handler exceeded ${timeoutMs} ms` });
+    }, timeoutMs);
+  });
+  const result = Promise.race([settled, timeout]).finally(() => clock.clearTimeout(timer));
+  return {
+    settled,
+    result,
+    get finished() {
+      return state.finished;
+    },
+  };
+}
+
+/** Runs `handler` with a timeout of `timeoutMs` on `clock`. Never rejects. */
+export function runHandler(handler: CommandHandler, ctx: Omit<CommandContext, 'signal'>, clock: Clock, timeoutMs: number): Promise<HandlerOutcome> {
+  return startHandlerRun(handler, ctx, clock, timeoutMs).result;
 }

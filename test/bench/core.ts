@@ -8,6 +8,7 @@
  *
  * The phone's messages are made outside the timed region with the phone-side functions.
  */
+import { createSoftwareKeyAgreement } from '../../src/crypto/key-agreement.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
 import { closeChannel, createChannel, sealFrame } from '../../src/protocol/channel.js';
 import { COMMAND, RESUMPTION_SECRET_BYTES, TICKET_ID_BYTES } from '../../src/protocol/constants.js';
@@ -38,7 +39,7 @@ export function prepareCore(crypto: CryptoProvider): CoreCase {
   const p = crypto.generateKeyPair();
   return {
     crypto,
-    identity: { vehicleId: crypto.randomBytes(16), privateKey: v.privateKey, publicKey: v.publicKey },
+    identity: { vehicleId: crypto.randomBytes(16), publicKey: v.publicKey, keyAgreement: createSoftwareKeyAgreement(crypto, v.privateKey) },
     phone: { ...p, keyId: keyIdOf(crypto, p.publicKey) },
   };
 }

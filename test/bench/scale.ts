@@ -54,7 +54,7 @@ async function buildRow(keys: number, log: (s: string) => void): Promise<{ memor
   await setup.enrollOwner(phone.publicKey, 'bench phone');
   for (let i = 1; i < keys; i++) await setup.enrollOwner(keygen.generateKeyPair().publicKey, `key ${i}`);
   const keepUntilMs = T0_MS + 365 * 24 * 3600 * 1000;
-  for (let i = 0; i < SCALE_REVOKED_GRANTS; i++) await setup.config.store.revokeGrant(keygen.randomBytes(16), keepUntilMs);
+  for (let i = 0; i < SCALE_REVOKED_GRANTS; i++) await setup.config.store.revoke({ keys: [], grants: [{ grantId: keygen.randomBytes(16), keepUntil: keepUntilMs }] });
   const world = async (kind: 'memory' | 'map'): Promise<BenchWorld> => {
     const vault = timeVault(kind === 'memory' ? createMemoryVault() : createMapVault());
     await copyVault(setupVault, vault.vault);

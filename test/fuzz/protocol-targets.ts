@@ -2,6 +2,7 @@
  * Fuzz targets for every protocol decoder and for the vehicle's own handling of an untrusted
  * Auth (decode, version check, ECDH, AEAD open): each must fail with typed errors only.
  */
+import { createSoftwareKeyAgreement } from '../../src/crypto/key-agreement.js';
 import fc from 'fast-check';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import { createSoftwareSigner } from '../../src/crypto/signer.js';
@@ -37,7 +38,7 @@ const crypto = createNodeProvider();
 const rnd = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 17) & 0xff);
 const point = crypto.generateKeyPair().publicKey;
 const vehicleKp = crypto.generateKeyPair();
-const identity = { vehicleId: rnd(16, 1), privateKey: vehicleKp.privateKey, publicKey: vehicleKp.publicKey };
+const identity = { vehicleId: rnd(16, 1), publicKey: vehicleKp.publicKey, keyAgreement: createSoftwareKeyAgreement(crypto, vehicleKp.privateKey) };
 
 function sampled<T>(arb: fc.Arbitrary<T>, n: number): T[] {
   return fc.sample(arb, { numRuns: n, seed: 42 });

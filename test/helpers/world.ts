@@ -76,7 +76,8 @@ export async function makeWorld(vehicleOptions: Partial<VehicleOptions> = {}, se
     },
     link(options = {}) {
       const pair = createMockLinkPair({ clock, ...options });
-      const served = vehicle.serve(pair.vehicle);
+      // world.vehicle, not the first one: a test may reboot the vehicle over the same store.
+      const served = world.vehicle.serve(pair.vehicle);
       return { pair, served };
     },
     run: (p) => clock.runUntilSettled(p),

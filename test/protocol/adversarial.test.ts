@@ -5,6 +5,7 @@
  * answer for, that the vehicle's serve() resolves (never rejects), and that the phone sees a
  * typed DigitalKeyError.
  */
+import { sealTicketSecret } from '../../src/vehicle/identity.js';
 import { describe, expect, it } from 'vitest';
 import { makeWorld, type World } from '../helpers/world.js';
 import {
@@ -221,7 +222,8 @@ describe('reflected messages', () => {
 
     // The in-session result replaced by the phone's own command frame.
     const b = w.link({ adversary: recordingAdversary((e, c) => (e.direction === 'toPhone' && e.index === 2 ? { type: 'modify', bytes: c.toVehicle[1]! } : undefined)).adversary });
-    const s = await w.run(phone.connect(b.pair.phone, id, unlock, { forceFull: true }));
+    // A new tap (fresh request id), not a retry of the uncertain first unlock.
+    const s = await w.run(phone.connect(b.pair.phone, id, { ...unlock, requestId: w.crypto.randomBytes(8) }, { forceFull: true }));
     const err2 = await expectTypedError(w, s.send(lock));
     expect(err2.mayHaveSucceeded).toBe(true);
     await w.run(s.close());
@@ -430,7 +432,8 @@ describe('one flipped bit in any byte of any handshake message', () => {
       sizes.result,
       'toPhone',
       1,
-      (pair) => phone.command(pair.phone, id, unlock, { forceFull: true }),
+      // Fresh request ids: each flip is a new tap, not a retry answered from request memory.
+      (pair) => phone.command(pair.phone, id, { ...unlock, requestId: w.crypto.randomBytes(8) }, { forceFull: true }),
       ({ error, before, byteIndex }) => {
         expect(error, `byte ${byteIndex}`).toBeDefined();
         expect(error?.mayHaveSucceeded, `byte ${byteIndex}`).toBe(true);
@@ -449,8 +452,9 @@ describe('one flipped bit in any byte of any handshake message', () => {
       await w.vehicle.config.store.putTicket({
         ticketId: ticket.ticketId.slice(),
         keyId: phone.keyId,
-        resumptionSecret: ticket.resumptionSecret.slice(),
+        sealedSecret: sealTicketSecret(w.vehicle.config.crypto, w.vehicle.ticketSealKey, ticket.ticketId, phone.keyId, ticket.resumptionSecret),
         expiresAt: ticket.expiresAt,
+        renewalsLeft: 8,
       });
     };
     await w.run(restoreTicket());

@@ -4,6 +4,8 @@
  * Every refusal is checked on both sides: nothing ran on the vehicle, the phone got a typed
  * error, the audit log kept the internal reason.
  */
+import { sealTicketSecret } from '../../src/vehicle/identity.js';
+import type { SoftwareKeyAgreement } from '../../src/crypto/key-agreement.js';
 import { describe, expect, it } from 'vitest';
 import { makeWorld, type World } from '../helpers/world.js';
 import {
@@ -259,7 +261,7 @@ describe('resumption tickets', () => {
     const { w, phone, id } = await setup();
     await allowed(w, phone, id, unlock);
     const t = (await peekTicket(phone, id))!;
-    await w.vehicle.config.store.putTicket({ ticketId: t.ticketId, keyId: phone.keyId, resumptionSecret: t.resumptionSecret, expiresAt: w.clock.now() - 1 });
+    await w.vehicle.config.store.putTicket({ ticketId: t.ticketId, keyId: phone.keyId, sealedSecret: sealTicketSecret(w.vehicle.config.crypto, w.vehicle.ticketSealKey, t.ticketId, phone.keyId, t.resumptionSecret), expiresAt: w.clock.now() - 1, renewalsLeft: 8 });
     const audit = auditTap(w.vehicle);
     const { pair, served } = w.link();
     const s = await w.run(phone.connect(pair.phone, id, lock));
@@ -331,7 +333,7 @@ describe('revocation and changes during an open session', () => {
     const audit = auditTap(w.vehicle);
     const { pair, served } = w.link();
     const s = await w.run(phone.connect(pair.phone, id, unlock));
-    await w.run(w.vehicle.config.store.deleteKey(phone.keyId));
+    await w.run(w.vehicle.config.store.revoke({ keys: [{ keyId: phone.keyId, keepUntil: Number.MAX_SAFE_INTEGER, revokedAt: w.clock.now() }], grants: [] }));
     const err = await expectTypedError(w, s.send(lock));
     expect(err.code).toBe('REJECTED');
     await expectServeEnds(w, served);
@@ -443,7 +445,7 @@ describe('audit: every rejection is recorded with its reason; the phone sees no 
       const t = await peekTicket(phone, id);
       if (t) secrets.push(hex(t.ticketId), hex(t.resumptionSecret));
     }
-    secrets.push(hex(w.vehicle.identity.privateKey));
+    secrets.push(hex((w.vehicle.identity.keyAgreement as SoftwareKeyAgreement).exportPrivateKey()), hex(w.vehicle.ticketSealKey));
     const log = JSON.stringify(await w.run(w.vehicle.readAudit()));
     expect(log.length).toBeGreaterThan(100);
     for (const s of secrets) expect(log).not.toContain(s);

@@ -24,27 +24,22 @@ async function setup(options: Partial<VehicleOptions> = {}): Promise<{ w: World;
 }
 
 describe('handshake concurrency cap', () => {
-  it('the handshake beyond the cap gets BUSY (VEHICLE_BUSY on the phone); after the timeouts the vehicle accepts again', async () => {
+  it('silent links that took a Challenge hold no work slot: the owner unlocks while more than the cap wait, and they time out', async () => {
     const { w, phone, id } = await setup();
     const cap = w.vehicle.config.maxConcurrentHandshakes;
     expect(cap).toBe(3);
     const audit = auditTap(w.vehicle);
-    const silent = Array.from({ length: cap }, () => w.link());
+    const silent = Array.from({ length: cap + 5 }, () => w.link());
 
-    const extra = w.link();
-    const err = await expectTypedError(w, phone.command(extra.pair.phone, id, unlock));
-    expect(err).toBeInstanceOf(TransportError);
-    expect(err.code).toBe('VEHICLE_BUSY');
-    expect(err.retryable).toBe(true);
-    expect(err.mayHaveSucceeded).toBe(false);
-    await expectServeEnds(w, extra.served);
-    expect(audit).toContainEqual(expect.objectContaining({ outcome: 'BUSY' }));
-    expect(w.vehicle.activeConnections).toBe(cap);
+    const owner = w.link();
+    const result = await w.run(phone.command(owner.pair.phone, id, unlock));
+    expect(result.ok).toBe(true);
+    expect(w.executed).toHaveLength(1);
 
-    // The silent phones time out; every slot comes back.
+    // The silent phones time out; nothing of theirs stays behind.
     await w.run(Promise.all(silent.map((s) => s.served)));
-    expect(w.vehicle.activeConnections).toBe(0);
-    expect(audit.filter((e) => e.detail === 'LINK_TIMEOUT')).toHaveLength(cap);
+    expect(w.vehicle.admission.pendingCount).toBe(0);
+    expect(audit.filter((e) => e.detail === 'LINK_TIMEOUT')).toHaveLength(cap + 5);
 
     // A full set of genuine phones, concurrently.
     const phones = [phone, await w.enrolledPhone(), await w.enrolledPhone()];
@@ -52,7 +47,7 @@ describe('handshake concurrency cap', () => {
     const results = await w.run(Promise.all(phones.map((p, i) => p.command(links[i]!.pair.phone, id, unlock))));
     expect(results.every((r) => r.ok)).toBe(true);
     await w.run(Promise.all(links.map((l) => l.served)));
-    expect(w.executed).toHaveLength(3);
+    expect(w.executed).toHaveLength(4);
   });
 
   it('slots held by attackers who answer garbage are released as soon as they are refused', async () => {
@@ -127,7 +122,8 @@ describe('command handlers that fail', () => {
     const err = await expectTypedError(w, s.send({ id: 200 }));
     expect(err).toBeInstanceOf(PolicyError);
     expect(err.code).toBe('HANDLER_FAILED');
-    expect(err.mayHaveSucceeded).toBe(false);
+    // The handler ran: a handler that threw may already have actuated.
+    expect(err.mayHaveSucceeded).toBe(true);
     expect((await w.run(s.send(lock))).ok).toBe(true);
     await w.run(s.close());
     await expectServeEnds(w, served);
@@ -219,10 +215,13 @@ describe('links that die mid-exchange', () => {
       const before = w.executed.length;
       const { pair, served } = w.link({ disconnectAtMs: w.clock.now() + atMs });
       let stage: 'connect' | 'send' | 'done' = 'connect';
+      // Fresh request ids: each iteration is a new tap, not a retry of the last uncertain one
+      // (a retry would be answered from the vehicle's request memory, not run: PROTOCOL §6.4).
+      const fresh = () => w.crypto.randomBytes(8);
       const attempt = (async () => {
-        const s = await phone.connect(pair.phone, id, unlock, { forceFull: true });
+        const s = await phone.connect(pair.phone, id, { ...unlock, requestId: fresh() }, { forceFull: true });
         stage = 'send';
-        await s.send(lock);
+        await s.send({ ...lock, requestId: fresh() });
         stage = 'done';
         await s.close();
       })();

@@ -6,6 +6,8 @@
  * Randomness is a fixed counter stream: ECDSA signatures made here are deterministic (RFC 6979
  * with fixed extra entropy); an implementer verifies them rather than reproducing them.
  */
+import { createSoftwareKeyAgreement } from '../../src/crypto/key-agreement.js';
+import type { VehicleIdentity } from '../../src/protocol/vehicle-handshake.js';
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import { createSoftwareSigner } from '../../src/crypto/signer.js';
 import type { CryptoProvider, KeyPair } from '../../src/crypto/provider.js';
@@ -67,6 +69,9 @@ export const VECTOR_INPUTS = {
   phoneEphemeralPrivate: '4444444444444444444444444444444444444444444444444444444444444444',
   phoneEphemeral2Private: '4545454545454545454545454545454545454545454545454545454545454545',
   friendDevicePrivate: '5555555555555555555555555555555555555555555555555555555555555555',
+  // Request ids (exactly-once retries, docs/PROTOCOL.md §6.4) of the full- and fast-path commands.
+  requestId: '0102030405060708',
+  fastRequestId: '1112131415161718',
 } as const;
 
 /** Generates every vector; hex strings throughout. */
@@ -75,7 +80,7 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
   const I = VECTOR_INPUTS;
   const copy = (k: KeyPair): KeyPair => ({ privateKey: k.privateKey.slice(), publicKey: k.publicKey.slice() });
   const vStatic = pair(crypto, I.vehicleStaticPrivate);
-  const identity = { vehicleId: fromHex(I.vehicleId), privateKey: vStatic.privateKey, publicKey: vStatic.publicKey };
+  const identity = { vehicleId: fromHex(I.vehicleId), publicKey: vStatic.publicKey, keyAgreement: createSoftwareKeyAgreement(crypto, vStatic.privateKey) };
   const vEph = pair(crypto, I.vehicleEphemeralPrivate);
   const pEph = pair(crypto, I.phoneEphemeralPrivate);
   const signer = createSoftwareSigner(crypto, fromHex(I.phoneDevicePrivate));
@@ -86,7 +91,7 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
   const ch = createChallenge(crypto, identity, { ephemeral: copy(vEph) });
   const h0 = initialHash(crypto, identity.vehicleId, identity.publicKey);
   const h1 = challengeHash(crypto, h0, ch.bytes);
-  const command = { id: COMMAND.unlock, flags: COMMAND_FLAG.userPresent };
+  const command = { id: COMMAND.unlock, flags: COMMAND_FLAG.userPresent, requestId: fromHex(I.requestId) };
   const phoneCh = consumeChallenge(crypto, identity, ch.bytes);
   const prep = prepareFullAuth(crypto, phoneCh, keyId, command, precomputeFullAuth(crypto, identity, copy(pEph)));
   const signature = await signer.sign(prep.toBeSigned);
@@ -115,7 +120,7 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
   const pEph2 = pair(crypto, I.phoneEphemeral2Private);
   const ch2 = createChallenge(crypto, identity, { ephemeral: copy(vEph2) });
   const phoneCh2 = consumeChallenge(crypto, identity, ch2.bytes);
-  const fastCmd = { id: COMMAND.lock };
+  const fastCmd = { id: COMMAND.lock, requestId: fromHex(I.fastRequestId) };
   const fast = createFastAuth(crypto, phoneCh2, outcome.ticket, fastCmd, copy(pEph2));
   const fastH2 = fastAuthHash(crypto, challengeHash(crypto, h0, ch2.bytes), 1, pEph2.publicKey, outcome.ticket.ticketId);
   const fastKeys = deriveAuthKeys(crypto, fastH2, 'fast', crypto.ecdh(pEph2.privateKey, vEph2.publicKey), vKeys.resumptionSecret.slice());
@@ -149,6 +154,7 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
       phoneDevicePublic: hex(signer.publicKey),
       phoneEphemeralPublic: hex(pEph.publicKey),
       command: hex(commandBytes),
+      fastCommand: hex(encodeMessage(CommandSchema, fastCmd)),
     },
     full: {
       challenge: hex(ch.bytes),
@@ -202,7 +208,7 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
 /** One owner pairing run with fixed code, salt, scalars and ephemeral: every message in hex. */
 async function pairingVector(
   crypto: CryptoProvider,
-  identity: { vehicleId: Uint8Array; privateKey: Uint8Array; publicKey: Uint8Array },
+  identity: VehicleIdentity,
   signer: ReturnType<typeof createSoftwareSigner>,
 ): Promise<Record<string, string>> {
   const hex = toHex;

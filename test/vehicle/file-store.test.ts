@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openFileVault } from '../../src/store/file-vault.js';
 import { openVehicleStore } from '../../src/vehicle/store.js';
+import { openSoftwareKeyAgreement } from '../../src/crypto/key-agreement.js';
 import { Vehicle } from '../../src/vehicle/vehicle.js';
 import { Phone } from '../../src/phone/phone.js';
 import { PhoneStore } from '../../src/phone/store.js';
@@ -25,7 +26,10 @@ describe('vehicle on a file store survives a restart', () => {
       const clock = systemClock;
       const T0 = Date.now();
       const handlers = { [COMMAND.unlock]: () => undefined };
-      const open = async () => Vehicle.create({ crypto, clock, store: await openVehicleStore(await openFileVault(join(dir, 'v'))), handlers });
+      // The identity key lives in a vault of its own, apart from the state store (docs/STORAGE.md).
+      const keyVault = await openFileVault(join(dir, 'key'));
+      const identityKey = await openSoftwareKeyAgreement(crypto, keyVault);
+      const open = async () => Vehicle.create({ crypto, clock, store: await openVehicleStore(await openFileVault(join(dir, 'v'))), identityKey, handlers });
       const phone = new Phone({ crypto, clock, signer: createSoftwareSigner(crypto), store: new PhoneStore(createMemoryVault()) });
 
       let vehicle = await open();
@@ -58,6 +62,7 @@ describe('vehicle on a file store survives a restart', () => {
       const audit = await vehicle.readAudit();
       expect(audit.some((e) => e.outcome === 'REVOKED')).toBe(true);
       await vehicle.config.store.close();
+      await keyVault.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
