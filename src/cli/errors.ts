@@ -54,7 +54,7 @@ export function explain(err: unknown): { exitCode: number; message: string } {
     if (err.mayHaveSucceeded && (err instanceof TimeoutError || err instanceof TransportError)) {
       return { exitCode: EXIT.unknownOutcome, message: sentence(`${err.message} (check the car)`) };
     }
-    if (err instanceof PolicyError && err.mayHaveSucceeded) {
+    if (err instanceof PolicyError && err.code === 'HANDLER_TIMEOUT') {
       return { exitCode: EXIT.unknownOutcome, message: sentence(`the car's handler did not answer in time (${err.code}): the command may have run, check the car`) };
     }
     if (err instanceof StoreError) return { exitCode: EXIT.store, message: sentence(err.message) };

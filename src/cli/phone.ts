@@ -292,7 +292,7 @@ export function cars(o: PhoneOptions): Promise<Array<{ vehicleId: string; name: 
 }
 
 /** Cars in BLE range: digital-key advertisements heard, nearest first (pseudonyms only: nothing identifies a car to strangers). */
-export async function scan(o: PhoneOptions): Promise<Array<{ address: string; rssi: number; pseudonym: string }>> {
+export async function scan(o: PhoneOptions): Promise<Array<{ address: string; rssi: number | null; pseudonym: string }>> {
   if (!o.ble) throw usage('scan listens on Bluetooth: pass --ble (a socket names one car already)');
   const { loadNoble, scanForPairing } = await import('../ble/noble.js');
   const noble = loadNoble();

@@ -8,6 +8,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { openSoftwareKeyAgreement, type SoftwareKeyAgreement } from '../crypto/key-agreement.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { openFileVault } from '../store/file-vault.js';
 import { openVehicleStore, type VehicleStore } from '../vehicle/store.js';
 import { CliError, EXIT } from './errors.js';
@@ -57,6 +59,21 @@ export async function openDaemonStore(dir: string, options: { create?: boolean }
   const vault = await openFileVault(vaultDir(dir));
   try {
     return await openVehicleStore(vault);
+  } catch (e) {
+    await vault.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Opens the vehicle's identity key, kept in its own vault (DIR/identity-key) apart from the
+ * store, so a copy of the store alone cannot impersonate the car (docs/STORAGE.md). Created on
+ * first use. `close` releases that vault's lock.
+ */
+export async function openDaemonIdentityKey(dir: string, crypto: CryptoProvider): Promise<{ key: SoftwareKeyAgreement; close(): Promise<void> }> {
+  const vault = await openFileVault(path.join(path.resolve(dir), 'identity-key'));
+  try {
+    return { key: await openSoftwareKeyAgreement(crypto, vault), close: () => vault.close() };
   } catch (e) {
     await vault.close().catch(() => undefined);
     throw e;
