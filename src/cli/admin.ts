@@ -92,18 +92,6 @@ export function auditLine(e: AuditEvent): string {
   return parts.join(' ');
 }
 
-async function setSuspended(vehicle: Vehicle, key: KeyRecord, suspended: boolean): Promise<void> {
-  const { store, clock } = vehicle.config;
-  await vehicle.exclusive(async () => {
-    const current = store.getKey(key.keyId);
-    if (!current) throw new CliError(EXIT.refused, 'that key was revoked meanwhile');
-    await store.putKey({ ...current, suspended });
-  });
-  const hex = toHex(key.keyId);
-  if (suspended) await vehicle.closeSessionsOf(hex, 'key suspended');
-  await vehicle.audit({ timeMs: clock.now(), keyId: hex, path: 'admin', outcome: suspended ? 'SUSPENDED' : 'RESUMED' });
-}
-
 /** Runs one admin request; returns its JSON result. Needs a live daemon for `pair`. */
 export async function runAdmin(vehicle: Vehicle, req: AdminRequest, live: boolean): Promise<unknown> {
   switch (req.op) {
@@ -119,7 +107,8 @@ export async function runAdmin(vehicle: Vehicle, req: AdminRequest, live: boolea
     case 'suspend':
     case 'resume': {
       const key = findKey(vehicle, req.keyId);
-      await setSuspended(vehicle, key, req.op === 'suspend');
+      // The library closes the key's sessions (and its chain's) and records the audit event.
+      await (req.op === 'suspend' ? vehicle.suspendKey(key.keyId) : vehicle.resumeKey(key.keyId));
       return { keyId: toHex(key.keyId), suspended: req.op === 'suspend' };
     }
     case 'audit':

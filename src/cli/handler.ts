@@ -41,14 +41,20 @@ export function handlerInput(ctx: CommandContext): HandlerInput {
 export function execHandler(exec: string): CommandHandler {
   return (ctx) =>
     new Promise<Uint8Array | void>((resolve, reject) => {
-      const child = spawn(exec, [], { stdio: ['pipe', 'pipe', 'inherit'], signal: ctx.signal, killSignal: 'SIGKILL' });
+      const child = spawn(exec, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+      // Killed at the deadline; the failure surfaces when the process is reaped (later than the
+      // vehicle's timeout), so the phone hears HANDLER_TIMEOUT rather than HANDLER_FAILED.
+      const kill = (): void => void child.kill('SIGKILL');
+      if (ctx.signal.aborted) kill();
+      ctx.signal.addEventListener('abort', kill, { once: true });
+      child.once('close', () => ctx.signal.removeEventListener('abort', kill));
       const out: Buffer[] = [];
       let size = 0;
       child.stdout.on('data', (d: Buffer) => {
         size += d.length;
         if (size <= MAX_COMMAND_DATA_BYTES) out.push(d);
       });
-      child.on('error', (e: NodeJS.ErrnoException) => reject(new Error(e.name === 'AbortError' ? 'handler killed at the deadline' : `cannot run ${exec}: ${e.code ?? e.message}`)));
+      child.on('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot run ${exec}: ${e.code ?? e.message}`)));
       child.on('close', (code, signal) => {
         if (code !== 0) return reject(new Error(signal ? `handler killed by ${signal}` : `handler exited with status ${code}`));
         if (size > MAX_COMMAND_DATA_BYTES) return reject(new Error(`handler printed ${size} bytes; at most ${MAX_COMMAND_DATA_BYTES} fit a result`));

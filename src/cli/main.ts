@@ -126,7 +126,7 @@ function vehicleCommands(program: Command): void {
         const limit = o.limit === undefined ? undefined : Number(o.limit);
         if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw usage('"--limit" must be a positive whole number');
         const vo = o as unknown as vehicle.VehicleCliOptions;
-        const records = (await vehicle.admin(vo, { op: 'audit', ...(limit ? { limit } : {}) })) as AuditEvent[];
+        const records = (await vehicle.admin(vo, { op: 'audit', ...(limit ? { limit } : {}) }, { requireDaemon: o.follow === true })) as AuditEvent[];
         emit(g(o), records, records.length === 0 ? 'no audit records' : records.map(auditLine));
         if (o.follow) await vehicle.followAudit(vo, (e) => emit(g(o), e, auditLine(e as unknown as AuditEvent)));
       }),

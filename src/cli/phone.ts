@@ -105,13 +105,13 @@ export async function pickVehicle(phone: Phone, wanted: string | undefined): Pro
   return matches[0]!;
 }
 
-function timeoutOf(o: PhoneOptions): number {
+function timeoutMs(o: PhoneOptions): number {
   const ms = Number(o.timeout ?? 15_000);
   if (!Number.isFinite(ms) || ms <= 0) throw usage('"--timeout" must be a positive number of milliseconds');
   return ms;
 }
 
-/** Opens a link to `vehicle` (or to whatever car listens, for pairing) over --socket or --ble. */
+/** Opens a link to `vehicle` over --socket or --ble (`null`: the socket's car, for pairing). */
 export async function openLink(o: PhoneOptions, phone: Phone, vehicle: PairedVehicle | null): Promise<Link> {
   if (o.socket !== undefined && o.ble) throw usage('pass either --socket PATH or --ble, not both');
   if (o.socket !== undefined) {
@@ -122,25 +122,40 @@ export async function openLink(o: PhoneOptions, phone: Phone, vehicle: PairedVeh
     }
   }
   if (!o.ble) throw usage('say how to reach the car: --socket PATH (the loopback link) or --ble (a Bluetooth adapter)');
-  const { loadNoble, openVehicleLink, scanForPairing, connectNobleLink } = await import('../ble/noble.js');
+  if (vehicle === null) throw new CliError(EXIT.internal, 'openLink needs a vehicle over --ble');
+  const { loadNoble, openVehicleLink } = await import('../ble/noble.js');
   const noble = loadNoble();
-  const timeoutMs = timeoutOf(o);
-  if (vehicle !== null) return (await withProgress(o, 'scanning for the car', () => openVehicleLink({ noble, crypto: phone.crypto, vehicles: [vehicle], timeoutMs }))).link;
-  const candidates = await withProgress(o, 'listening for cars in pairing mode', () => scanForPairing({ noble, listenMs: Math.min(timeoutMs, 3_000) }));
+  return (await withProgress(o, 'scanning for the car', () => openVehicleLink({ noble, crypto: phone.crypto, vehicles: [vehicle], timeoutMs: timeoutMs(o) }))).link;
+}
+
+/** Links to the cars that may be in pairing mode: the socket's one, or every car heard over BLE, nearest first. */
+async function pairingLinks(o: PhoneOptions, phone: Phone): Promise<Array<() => Promise<Link>>> {
+  if (!o.ble || o.socket !== undefined) return [() => openLink(o, phone, null)];
+  const { loadNoble, scanForPairing, connectNobleLink } = await import('../ble/noble.js');
+  const noble = loadNoble();
+  const known = { crypto: phone.crypto, vehicles: await phone.store.listVehicles() };
+  const candidates = await withProgress(o, 'listening for cars in pairing mode', () => scanForPairing({ noble, listenMs: Math.min(timeoutMs(o), 3_000), known }));
   if (candidates.length === 0) throw new CliError(EXIT.unreachable, 'no car in pairing mode was heard: open a window with "dkey vehicle pair" and stay close');
-  return connectNobleLink(candidates[0]!.peripheral);
+  return candidates.map((c) => () => connectNobleLink(c.peripheral));
 }
 
 /** Pairs with the code the car shows; the link is closed afterwards. */
 export async function pair(o: PhoneOptions, code: string, names: { keyName?: string; vehicleName?: string }): Promise<PairedVehicle> {
   if (!/^\d{4,12}$/.test(code)) throw usage('the pairing code is the 4 to 12 digits the car shows');
   return withHome(o.home, async ({ phone }) => {
-    const link = await openLink(o, phone, null);
-    try {
-      return await withProgress(o, 'pairing (stretching the code with scrypt)', () => phone.pair(link, code, { keyName: names.keyName ?? 'dkey phone', vehicleName: names.vehicleName ?? 'car' }));
-    } finally {
-      await link.close('pairing done');
+    let lastError: unknown;
+    // Nearest first: a car with no window open, or another code, refuses and learns nothing.
+    for (const open of await pairingLinks(o, phone)) {
+      const link = await open();
+      try {
+        return await withProgress(o, 'pairing (stretching the code with scrypt)', () => phone.pair(link, code, { keyName: names.keyName ?? 'dkey phone', vehicleName: names.vehicleName ?? 'car' }));
+      } catch (e) {
+        lastError = e;
+      } finally {
+        await link.close('pairing done');
+      }
     }
+    throw lastError;
   });
 }
 
@@ -281,6 +296,6 @@ export async function scan(o: PhoneOptions): Promise<Array<{ address: string; rs
   if (!o.ble) throw usage('scan listens on Bluetooth: pass --ble (a socket names one car already)');
   const { loadNoble, scanForPairing } = await import('../ble/noble.js');
   const noble = loadNoble();
-  const heard = await withProgress(o, 'scanning', () => scanForPairing({ noble, listenMs: timeoutOf({ ...o, timeout: o.timeout ?? '3000' }) }));
+  const heard = await withProgress(o, 'scanning', () => scanForPairing({ noble, listenMs: timeoutMs({ ...o, timeout: o.timeout ?? '3000' }) }));
   return heard.map((c) => ({ address: c.peripheral.id, rssi: c.rssi, pseudonym: toHex(c.peripheral.advertisement.manufacturerData ?? new Uint8Array()) }));
 }

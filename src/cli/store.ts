@@ -8,53 +8,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { openSoftwareKeyAgreement, type SoftwareKeyAgreement } from '../crypto/key-agreement.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { openFileVault } from '../store/file-vault.js';
 import { openVehicleStore, type VehicleStore } from '../vehicle/store.js';
-import { createSoftwareKeyAgreement, openSoftwareKeyAgreement, type VehicleKeyAgreement } from '../crypto/key-agreement.js';
-import { createNodeProvider } from '../crypto/node.js';
-import type { Vault } from '../store/vault.js';
 import { CliError, EXIT } from './errors.js';
 
 /** The vault directory inside a store or home directory. */
 export function vaultDir(dir: string): string {
   return path.join(path.resolve(dir), 'vault');
-}
-
-/** The identity-key vault of a store directory: a vault of its own, apart from the state. */
-export function identityKeyDir(dir: string): string {
-  return path.join(path.resolve(dir), 'identity-key');
-}
-
-/**
- * The vehicle's identity key for a store directory, as a software key-agreement handle kept in
- * its own vault (docs/STORAGE.md §Integrating): the vault is opened only to read or replace the
- * key, so it holds no lock while the daemon runs. A module with a TPM or secure element would
- * return a hardware handle here instead.
- */
-export async function openDaemonIdentityKey(dir: string): Promise<VehicleKeyAgreement> {
-  const provider = createNodeProvider();
-  const withVault = async <T>(fn: (v: Vault) => Promise<T>): Promise<T> => {
-    const vault = await openFileVault(identityKeyDir(dir));
-    try {
-      return await fn(vault);
-    } finally {
-      await vault.close();
-    }
-  };
-  let handle = await withVault((v) => openSoftwareKeyAgreement(provider, v));
-  return {
-    get publicKey() {
-      return handle.publicKey;
-    },
-    ecdh: (peer) => handle.ecdh(peer),
-    async replace() {
-      const next = createSoftwareKeyAgreement(provider);
-      const scalar = next.exportPrivateKey();
-      await withVault((v) => v.put('identity-key', scalar));
-      scalar.fill(0);
-      handle = next;
-    },
-  };
 }
 
 /** Default control socket of a store directory. */
@@ -97,6 +59,21 @@ export async function openDaemonStore(dir: string, options: { create?: boolean }
   const vault = await openFileVault(vaultDir(dir));
   try {
     return await openVehicleStore(vault);
+  } catch (e) {
+    await vault.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Opens the vehicle's identity key, kept in its own vault (DIR/identity-key) apart from the
+ * store, so a copy of the store alone cannot impersonate the car (docs/STORAGE.md). Created on
+ * first use. `close` releases that vault's lock.
+ */
+export async function openDaemonIdentityKey(dir: string, crypto: CryptoProvider): Promise<{ key: SoftwareKeyAgreement; close(): Promise<void> }> {
+  const vault = await openFileVault(path.join(path.resolve(dir), 'identity-key'));
+  try {
+    return { key: await openSoftwareKeyAgreement(crypto, vault), close: () => vault.close() };
   } catch (e) {
     await vault.close().catch(() => undefined);
     throw e;

@@ -3,20 +3,20 @@
  * bleno or the loopback socket, admin over the control socket), and the admin commands run
  * through the daemon's control socket when one is up, or on the store directly when none is.
  */
+import fs from 'node:fs';
 import { createNodeProvider } from '../crypto/node.js';
 import { listenSocketLinks, type SocketLinkServer } from '../link/socket.js';
 import { COMMAND } from '../protocol/constants.js';
 import type { AuditEvent } from '../vehicle/store.js';
 import type { CommandHandler } from '../vehicle/run-handler.js';
 import { Vehicle } from '../vehicle/vehicle.js';
-import type { VehicleStore } from '../vehicle/store.js';
 import { parseSocketAddress } from './address.js';
 import { auditLine, auditView, commandName, runAdmin, vehicleInfo, type AdminRequest } from './admin.js';
 import { connectControl, startControlServer } from './control.js';
 import { CliError, EXIT, usage } from './errors.js';
 import { execHandler, handlerInput } from './handler.js';
 import type { GlobalOptions } from './output.js';
-import { defaultControlPath, openDaemonIdentityKey, openDaemonStore } from './store.js';
+import { defaultControlPath, openDaemonIdentityKey, openDaemonStore, vaultDir } from './store.js';
 
 /** Options of the vehicle commands. */
 export interface VehicleCliOptions extends GlobalOptions {
@@ -33,25 +33,51 @@ export interface ServeOptions extends VehicleCliOptions {
   mtu?: string;
 }
 
-async function openVehicle(dir: string, store: VehicleStore, handlers?: Record<number, CommandHandler>, handlerTimeoutMs?: number): Promise<Vehicle> {
-  if (!store.getIdentity()) {
+/** A vehicle over the daemon's store and identity key; `close` shuts both down. */
+interface OpenVehicle {
+  vehicle: Vehicle;
+  close(): Promise<void>;
+}
+
+async function openVehicle(dir: string, options: { create?: boolean; handlers?: Record<number, CommandHandler>; handlerTimeoutMs?: number } = {}): Promise<OpenVehicle> {
+  const crypto = createNodeProvider();
+  const store = await openDaemonStore(dir, { create: options.create === true });
+  if (!options.create && !store.getIdentity()) {
     await store.close();
     throw new CliError(EXIT.store, 'this store has no vehicle identity: run "dkey vehicle init" first');
   }
-  const identityKey = await openDaemonIdentityKey(dir);
-  return Vehicle.create({ crypto: createNodeProvider(), store, identityKey, ...(handlers ? { handlers } : {}), ...(handlerTimeoutMs ? { handlerTimeoutMs } : {}) });
+  let identity: Awaited<ReturnType<typeof openDaemonIdentityKey>>;
+  try {
+    identity = await openDaemonIdentityKey(dir, crypto);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  try {
+    const vehicle = await Vehicle.create({
+      crypto,
+      store,
+      identityKey: identity.key,
+      ...(options.handlers ? { handlers: options.handlers } : {}),
+      ...(options.handlerTimeoutMs ? { handlerTimeoutMs: options.handlerTimeoutMs } : {}),
+    });
+    return { vehicle, close: () => vehicle.close().finally(() => identity.close()) };
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    await identity.close();
+    throw e;
+  }
 }
 
 /** `dkey vehicle init`: creates the store and the identity (idempotent). */
 export async function init(o: VehicleCliOptions): Promise<ReturnType<typeof vehicleInfo> & { created: boolean }> {
-  const store = await openDaemonStore(o.store, { create: true });
-  const created = store.getIdentity() === null;
-  const vehicle = await Vehicle.create({ crypto: createNodeProvider(), store, identityKey: await openDaemonIdentityKey(o.store) });
+  const created = !fs.existsSync(vaultDir(o.store));
+  const { vehicle, close } = await openVehicle(o.store, { create: true });
   try {
     if (created) await vehicle.audit({ timeMs: Date.now(), path: 'admin', outcome: 'INITIALISED' });
     return { ...vehicleInfo(vehicle), created };
   } finally {
-    await vehicle.close();
+    await close();
   }
 }
 
@@ -59,7 +85,7 @@ export async function init(o: VehicleCliOptions): Promise<ReturnType<typeof vehi
  * Runs an admin request on the daemon through its control socket, or on the store when no
  * daemon answers there.
  */
-export async function admin(o: VehicleCliOptions, req: AdminRequest): Promise<unknown> {
+export async function admin(o: VehicleCliOptions, req: AdminRequest, options: { requireDaemon?: boolean } = {}): Promise<unknown> {
   const client = await connectControl(o.control ?? defaultControlPath(o.store));
   if (client) {
     try {
@@ -68,11 +94,15 @@ export async function admin(o: VehicleCliOptions, req: AdminRequest): Promise<un
       client.close();
     }
   }
-  const vehicle = await openVehicle(o.store, await openDaemonStore(o.store));
+  // Said before the store is opened (opening it moves its time floor): nothing is touched.
+  if (req.op === 'pair' || options.requireDaemon) {
+    throw new CliError(EXIT.unreachable, `no key-module daemon is running for this store, and ${req.op === 'pair' ? 'a pairing window lives' : 'following the audit log needs'} the daemon: start "dkey vehicle serve" first`);
+  }
+  const { vehicle, close } = await openVehicle(o.store);
   try {
     return await runAdmin(vehicle, req, false);
   } finally {
-    await vehicle.close();
+    await close();
   }
 }
 
@@ -103,11 +133,11 @@ export async function serve(o: ServeOptions): Promise<void> {
   // Bluetooth first: without an adapter nothing below is worth doing, and no store is left locked.
   const bleno = o.ble ? (await import('../ble/bleno.js')).loadBleno() : undefined;
   const log = (line: string, json: unknown): void => void process.stdout.write(`${o.json ? JSON.stringify(json) : line}\n`);
-  const vehicle = await openVehicle(o.store, await openDaemonStore(o.store), handlers(o, log), handlerTimeoutMs);
+  const { vehicle, close } = await openVehicle(o.store, { handlers: handlers(o, log), ...(handlerTimeoutMs ? { handlerTimeoutMs } : {}) });
   const stops: Array<() => Promise<unknown>> = [];
   const stop = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
-    await vehicle.close();
+    await close();
   };
   try {
     vehicle.onAudit((e: AuditEvent) => log(`audit ${auditLine(e)}`, { audit: auditView(e) }));
