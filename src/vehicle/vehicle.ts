@@ -54,6 +54,11 @@ export interface VehicleOptions {
   handshakeTimeoutMs?: number;
   /** Fast-path renewals of a ticket chain before a signed full handshake is needed. Default 8. */
   maxTicketRenewals?: number;
+  /**
+   * How often the durable time floor is raised while the car is idle, ms. Default 60,000;
+   * 0 turns the idle timer off (the floor then moves only with traffic and at start-up).
+   */
+  timeFloorIntervalMs?: number;
   /** Unauthenticated audit records written one by one per minute; the rest are summarised. Default 20. */
   unauthenticatedAuditBudget?: number;
   /** A session with no command for this long is closed, ms. */
@@ -91,6 +96,7 @@ export class Vehicle {
   private summaryTimer: unknown;
   private floorTimer: unknown;
   private closing = false;
+  private readonly floorIntervalMs: number;
   /** Serialises key-registry changes (revocation, management, use limits). */
   private readonly registry = new Mutex();
   /** The pairing window and its attempt limits. */
@@ -124,6 +130,7 @@ export class Vehicle {
       proximityCheck: options.proximityCheck,
     };
     this.poolSize = options.challengePoolSize ?? 2;
+    this.floorIntervalMs = options.timeFloorIntervalMs ?? TIME_FLOOR_STEP_MS;
     this.pairing = new PairingWindows(this.config.crypto, this.config.clock);
     this.admission = new Admission(this.config.maxPendingHandshakes, this.config.maxConcurrentHandshakes);
     this.auditLimiter = new AuditLimiter(options.unauthenticatedAuditBudget ?? 20, 60_000);
@@ -216,11 +223,11 @@ export class Vehicle {
    * keep a Node process alive.
    */
   private armFloorTimer(): void {
-    if (this.closing) return;
+    if (this.closing || this.floorIntervalMs <= 0) return;
     const { clock } = this.config;
     const handle = clock.setTimeout(() => {
       void this.noteTime().finally(() => this.armFloorTimer());
-    }, TIME_FLOOR_STEP_MS);
+    }, this.floorIntervalMs);
     (handle as { unref?: () => void } | undefined)?.unref?.();
     this.floorTimer = handle;
   }

@@ -48,6 +48,9 @@ export async function addCar(
     clock: rig.clock,
     handlers: { [COMMAND.unlock]: record, [COMMAND.lock]: record, [COMMAND.trunk]: record, [COMMAND.start]: record },
     ...(options.policies === undefined ? {} : { policies: options.policies }),
+    // These rigs assert that the radio side leaves no timer behind; the car's idle time-floor
+    // timer is the vehicle's own (tested in test/hardening), so it is off here.
+    timeFloorIntervalMs: 0,
   });
   const bleno = rig.radio.addVehicle(address, options);
   const handle = await rig.run(startBlenoVehicle({ bleno, vehicle, crypto: rig.crypto, clock: rig.clock }));

@@ -378,7 +378,9 @@ describe('audit: every rejection is recorded with its reason; the phone sees no 
     expect(clearStatusOf(unknown.answer)).toBe(STATUS.rejected);
     for (const k of ['name', 'code', 'message', 'retryable', 'mayHaveSucceeded'] as const) expect(unknown.err[k]).toEqual(badSig.err[k]);
     expect(unknown.event).toMatchObject({ outcome: 'REJECTED', detail: 'UNKNOWN_KEY' });
-    expect(badSig.event).toMatchObject({ outcome: 'REJECTED', detail: 'BAD_SIGNATURE', keyId: expect.any(String) });
+    // The key id the peer claimed is kept apart: it is unauthenticated (anyone can claim any id).
+    expect(badSig.event).toMatchObject({ outcome: 'REJECTED', detail: 'BAD_SIGNATURE', claimedKeyId: expect.any(String) });
+    expect(badSig.event.keyId).toBeUndefined();
     expect(w.executed).toHaveLength(0);
     // The durable log holds the same records.
     const stored = await w.run(w.vehicle.readAudit());
