@@ -6,9 +6,8 @@
  * status for the phone, no action, and an audit record with the internal reason.
  */
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
-import { toHex } from '../crypto/bytes.js';
+import { equalBytes, toHex } from '../crypto/bytes.js';
 import { createSoftwareKeyAgreement, type VehicleKeyAgreement } from '../crypto/key-agreement.js';
-import { equalBytes } from '../crypto/bytes.js';
 import { UsageError } from '../errors.js';
 import type { Clock } from '../transport/clock.js';
 import { systemClock } from '../transport/clock.js';
@@ -228,7 +227,7 @@ export class Vehicle {
     const handle = clock.setTimeout(() => {
       void this.noteTime().finally(() => this.armFloorTimer());
     }, this.floorIntervalMs);
-    (handle as { unref?: () => void } | undefined)?.unref?.();
+    unrefTimer(handle);
     this.floorTimer = handle;
   }
 
@@ -322,7 +321,7 @@ export class Vehicle {
       const summary = this.auditLimiter.flush(clock.now());
       if (summary) void this.appendAudit(summary);
     }, Math.max(0, this.auditLimiter.windowEndsAt - clock.now()));
-    (handle as { unref?: () => void } | undefined)?.unref?.();
+    unrefTimer(handle);
     this.summaryTimer = handle;
   }
 
@@ -556,6 +555,14 @@ export class Vehicle {
     wipe(this.sealKey);
     await this.config.store.close();
   }
+}
+
+/**
+ * Lets a Node process exit while only this timer is pending (the car's bookkeeping timers must
+ * not keep a one-shot CLI alive). Duck-typed: browsers and React Native return a number.
+ */
+function unrefTimer(handle: unknown): void {
+  (handle as { unref?: () => void } | undefined)?.unref?.();
 }
 
 /** The floor is raised at most this often from the clock (a clock set back by less is harmless). */
