@@ -10,22 +10,10 @@ import { COMMAND, MGMT_COMMAND } from '../../src/protocol/constants.js';
 import { KeyArgSchema } from '../../src/protocol/management.js';
 import { encodeMessage } from '../../src/wire/schema.js';
 import { decodeShareBundle, encodeShareBundle } from '../../src/protocol/grant.js';
-import { createMemoryVault } from '../../src/store/memory-vault.js';
 import { openVehicleStore } from '../../src/vehicle/store.js';
-import type { Vault } from '../../src/store/vault.js';
+import { slowVault } from '../helpers/slow-vault.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
 import type { Phone } from '../../src/phone/phone.js';
-
-/** A memory vault whose writes take 5 ms of virtual time, like an fsync: opens race windows. */
-function slowVault(clock: () => World['clock'] | undefined): Vault {
-  const v = createMemoryVault();
-  const slow = <A extends unknown[]>(f: (...a: A) => Promise<void>) => async (...a: A) => {
-    const c = clock();
-    if (c) await new Promise<void>((r) => c.setTimeout(() => r(), 5));
-    await f(...a);
-  };
-  return { ...v, get: v.get.bind(v), list: v.list.bind(v), readLog: v.readLog.bind(v), appendLog: v.appendLog.bind(v), close: v.close.bind(v), put: slow(v.put.bind(v)), putMany: slow(v.putMany.bind(v)), delete: slow(v.delete.bind(v)) };
-}
 
 async function slowWorld(): Promise<World> {
   const holder: { clock?: World['clock'] } = {};
