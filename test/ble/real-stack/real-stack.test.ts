@@ -21,7 +21,9 @@ if (missing !== null && process.env.CI === 'true') {
 }
 if (missing !== null) console.warn(`real-stack BLE tests skipped: ${missing}`);
 
-describe.skipIf(missing !== null)('real stack: noble ↔ bleno over btvirt', () => {
+// retry: 1 — the emulator has no air time, so rare timing races between two stacks (seen: a
+// rotation scenario once) must not fail CI; a real failure fails twice. See the closing note.
+describe.skipIf(missing !== null)('real stack: noble ↔ bleno over btvirt', { retry: 1 }, () => {
   let emulator: Emulator | undefined;
   beforeAll(async () => {
     emulator = await startEmulator();
