@@ -233,13 +233,13 @@ describe('SQLite store: a vehicle on it', () => {
       return `${s.path} ${s.firstResult.code}`;
     };
     expect(await connect()).toBe('full OK');
-    expect(await connect()).toBe('fast OK');
+    expect(await connect()).toBe('resume OK');
     await vehicle.config.store.close();
     vehicle = await open();
     expect(vehicle.config.store.ticketCount).toBe(1);
-    expect(await connect()).toBe('fast OK');
+    expect(await connect()).toBe('resume OK');
     const ok = await vehicle.readAudit({ keyId: Buffer.from(phone.keyId).toString('hex'), outcome: 'OK' });
-    expect(ok.map((e) => e.path)).toEqual(['full', 'fast', 'fast']); // the audit survived the restart too
+    expect(ok.map((e) => e.path)).toEqual(['full', 'resume', 'resume']); // the audit survived the restart too
     await vehicle.revokeKey(phone.keyId);
     expect(vehicle.config.store.getRevokedKey(phone.keyId) !== undefined).toBe(true);
     expect(vehicle.config.store.ticketCount).toBe(0);
