@@ -9,7 +9,7 @@ import { makeWorld, sleep, type World } from '../helpers/world.js';
 import { auditTap, clearStatusOf, expectServeEnds, expectTypedError, flipBit, makePhone, peekTicket, recordingAdversary, tamperOne } from '../helpers/attacks.js';
 import { COMMAND, MGMT_COMMAND, RECHALLENGE_COMMAND, STATUS } from '../../src/protocol/constants.js';
 import type { CommandRequest, Phone } from '../../src/phone/phone.js';
-import { createResumeAuth, RESUME_WINDOW_MS, RESUME_MAX_TICKET_AGE_MS, completeResume, decodeResumeAuth } from '../../src/protocol/resume.js';
+import { checkResumeWindow, createResumeAuth, RESUME_WINDOW_MS, RESUME_MAX_TICKET_AGE_MS, completeResume, decodeResumeAuth } from '../../src/protocol/resume.js';
 import { consumeChallenge } from '../../src/protocol/phone-handshake.js';
 import { createChallenge } from '../../src/protocol/vehicle-handshake.js';
 import { mayResume } from '../../src/vehicle/resume.js';
@@ -107,6 +107,28 @@ describe('resumption: subscription → result in two connection events', () => {
     expect(a.kV2P).not.toEqual(b.kV2P);
     expect(a.kP2V).not.toEqual(b.kP2V);
     expect(a.resumptionSecret).not.toEqual(b.resumptionSecret);
+  });
+});
+
+describe('resumption: the freshness window (vehicle clock, sealed issue time)', () => {
+  const issuedAtMs = 1_000_000;
+  const at = (nowMs: number, ageMs: number, windowMs?: number) => checkResumeWindow({ ageMs }, { nowMs, issuedAtMs, ...(windowMs ? { windowMs } : {}) });
+  it.each([
+    ['same age on both clocks', 60_000, 60_000, null],
+    ['delivered exactly the window late', 60_000 + RESUME_WINDOW_MS, 60_000, null],
+    ['one ms past the window', 60_000 + RESUME_WINDOW_MS + 1, 60_000, 'RESUME_OUT_OF_WINDOW'],
+    ['phone clock ahead by the window', 60_000, 60_000 + RESUME_WINDOW_MS, null],
+    ['phone clock ahead by the window + 1 ms', 60_000, 60_000 + RESUME_WINDOW_MS + 1, 'RESUME_OUT_OF_WINDOW'],
+    ['ticket exactly a day old', RESUME_MAX_TICKET_AGE_MS, RESUME_MAX_TICKET_AGE_MS, null],
+    ['ticket a day and 1 ms old', RESUME_MAX_TICKET_AGE_MS + 1, RESUME_MAX_TICKET_AGE_MS - 1, 'RESUME_TOO_OLD'],
+  ] as const)('%s', (_name, carAge, phoneAge, expected) => {
+    expect(at(issuedAtMs + carAge, phoneAge)).toBe(expected);
+  });
+  it('a ticket sealed without an issue time (filed before resumption) cannot resume', () => {
+    expect(checkResumeWindow({ ageMs: 0 }, { nowMs: 5, issuedAtMs: undefined })).toBe('RESUME_NO_ISSUE_TIME');
+  });
+  it('the window is configurable per call (tests, integrators with a tighter clock)', () => {
+    expect(at(issuedAtMs + 1_001, 0, 1_000)).toBe('RESUME_OUT_OF_WINDOW');
   });
 });
 
@@ -222,6 +244,21 @@ describe('resumption: hostile cases', () => {
     await w.run(b.pair.phone.close('attacker leaves'));
     await expectServeEnds(w, b.served);
     expect(w.executed.map((e) => e.path)).toEqual(['full', 'fast']);
+  });
+
+  it('after a resume miss only a full Auth may follow: a second ResumeAuth on the link is REJECTED', async () => {
+    const { w, phone, id } = await withTicket();
+    const { capture, adversary } = recordingAdversary();
+    const a = w.link({ adversary });
+    await w.run(phone.command(a.pair.phone, id, unlock));
+    await expectServeEnds(w, a.served);
+    const b = w.link();
+    const first = await w.run(attackerResumes(b.pair, capture.toVehicle[0]!));
+    expect(clearStatusOf(first)).toBe(STATUS.retryFull);
+    await w.run(b.pair.phone.send(capture.toVehicle[0]!));
+    expect(clearStatusOf(await w.run(b.pair.phone.receive({ timeoutMs: 10_000 })))).toBe(STATUS.rejected);
+    await expectServeEnds(w, b.served);
+    expect(w.executed).toHaveLength(2);
   });
 
   it('a copied ticket used twice at once: one resumes, the other falls back to the full path (single use)', async () => {
