@@ -186,7 +186,9 @@ export class Phone {
 
   /**
    * Runs the handshake on `link` with `first` as the command carried in the Auth, and returns
-   * the open session with that command's result. Three messages from subscription to result.
+   * the open session with that command's result. Three messages from subscription to result, or
+   * two connection events on the resume path (a young ticket and a resumable command, see
+   * {@link ConnectOptions.resume}).
    */
   async connect(link: Link, vehicleId: Uint8Array, request: CommandRequest, options: ConnectOptions = {}): Promise<PhoneSession> {
     // Every wait below (msg 1, the Auth's send, the Result) honours the signal.
