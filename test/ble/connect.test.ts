@@ -331,6 +331,21 @@ describe('vehicle GATT server', () => {
     await rig.run(side.handle.stop());
   });
 
+  it('a central that subscribes at MTU 517 without reading info gets values of at most 512 bytes', async () => {
+    const rig = makeRig();
+    const side = await startPeripheral(rig, 'c0:00:00:00:00:01', 0x42);
+    const toPhone = characteristics(side.bleno).get(DK_TO_PHONE_UUID.replace(/-/g, ''))!;
+    const notified: number[] = [];
+    // bleno's maxValueSize at MTU 517 is 514: more than a GATT value may carry.
+    toPhone.emit('subscribe', 514, (data: Buffer) => notified.push(data.length));
+    const link = side.links[0]!;
+    expect(link.mtu).toBe(515);
+    await rig.run(link.send(new Uint8Array(1022).fill(7)));
+    expect(notified).toEqual([512, 512]);
+    await rig.run(link.close());
+    await rig.run(side.handle.stop());
+  });
+
   it('an onLink that throws fails that link and reports it; the peripheral keeps running', async () => {
     const rig = makeRig();
     const bleno = rig.radio.addVehicle('c0:00:00:00:00:01');
