@@ -24,10 +24,7 @@ import {
 import { currentPseudonym } from '../../src/ble/pseudonym.js';
 import { AbortError, ProtocolError, TimeoutError, TransportError, UsageError } from '../../src/errors.js';
 import { COMMAND } from '../../src/protocol/constants.js';
-import { createSoftwareSigner } from '../../src/crypto/signer.js';
-import { Phone } from '../../src/phone/phone.js';
-import { PhoneStore } from '../../src/phone/store.js';
-import { createMemoryVault } from '../../src/store/memory-vault.js';
+import { softwarePhone } from './parties.js';
 import { addCar, ownerPhone, phoneConnects, type Executed } from './cars.js';
 import { BlenoCharacteristic, BlenoPrimaryService, type FakeBleno } from './fake-radio.js';
 import { connectTo, expectNoListeners, listenerCounts, makeRig, scanTarget, startPeripheral, type Rig } from './rig.js';
@@ -257,7 +254,7 @@ describe('pairing over BLE', () => {
     // The car in front of the phone is heard loudest.
     (car.bleno as { rssi: number }).rssi = -40;
     const { code } = car.vehicle.openPairingWindow({ ttlMs: 120_000, kdf: { logN: 10, r: 8, p: 1 } });
-    const phone = new Phone({ crypto: rig.crypto, signer: createSoftwareSigner(rig.crypto), store: new PhoneStore(createMemoryVault()), clock: rig.clock });
+    const phone = softwarePhone(rig.crypto, rig.clock);
 
     const candidates = await rig.run(scanForPairing({ noble: rig.noble, listenMs: 1_000, clock: rig.clock }));
     expect(candidates.map((c) => c.rssi)).toEqual([-40, -60]);
@@ -288,7 +285,7 @@ describe('pairing over BLE', () => {
   it('the wrong car (no window open) refuses, and the phone learns nothing', async () => {
     const rig = makeRig();
     const car = await addCar(rig, 'car', 'c0:00:00:00:00:01', []);
-    const phone = new Phone({ crypto: rig.crypto, signer: createSoftwareSigner(rig.crypto), store: new PhoneStore(createMemoryVault()), clock: rig.clock });
+    const phone = softwarePhone(rig.crypto, rig.clock);
     const [candidate] = await rig.run(scanForPairing({ noble: rig.noble, listenMs: 500, clock: rig.clock }));
     const link = await rig.run(connectNobleLink(candidate!.peripheral, { clock: rig.clock }));
     const error = await rig.run(failure(phone.pair(link, '12345678')));
