@@ -106,6 +106,7 @@ export async function openGattLink(port: GattPort, options: GattLinkOptions = {}
   const withResponse = options.writeWithoutResponse !== true;
   const { signal } = options;
   if (signal?.aborted === true) {
+    port.unsubscribe();
     port.disconnect();
     throw new AbortError('connect aborted', { cause: signal.reason });
   }

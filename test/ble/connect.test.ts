@@ -215,6 +215,19 @@ describe('connectNobleLink set-up failures', () => {
     await rig.run(side.handle.stop());
   });
 
+  it('an abort as discovery completes: AbortError before the info read, nothing left on the peripheral', async () => {
+    const rig = makeRig();
+    const side = await startPeripheral(rig, 'c0:00:00:00:00:01', 0x42);
+    const peripheral = await findRogue(rig);
+    const controller = new AbortController();
+    // Runs right after noble handed the characteristics to the set-up: the abort lands between
+    // discovery and the shared client's first step.
+    (rig.bindings as unknown as EventEmitter).on('characteristicsDiscover', () => controller.abort());
+    await expectSetupFailure(rig, peripheral, AbortError, 'ABORTED', { signal: controller.signal });
+    expect(rig.bindings.calls).not.toContain('read');
+    await rig.run(side.handle.stop());
+  });
+
   it('openVehicleLink retries a failed connection with backoff, then connects', async () => {
     const rig = makeRig();
     const executed: Executed[] = [];
