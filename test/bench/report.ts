@@ -160,7 +160,7 @@ function storeSection(st: StoreReport): string[] {
       ['keys', 'db bytes', 'open ms', 'commit ms', 'commit CPU ms', 'full SQLite', 'full memory', 'fast SQLite', 'fast memory'],
       st.rows.map((x) => [String(x.keys), String(x.dbBytes), x.openMs.toFixed(2), x.commitMs.toFixed(3), x.commitCpuMs.toFixed(3), String(x.fullUs.sqlite), String(x.fullUs.memory), String(x.fastUs.sqlite), String(x.fastUs.memory)]),
     ),
-    `  ${st.throughput.phones} phones at once: SQLite ${st.throughput.sqlitePerSecond} fast unlocks/s, memory vault ${st.throughput.memoryPerSecond}/s`,
+    `  ${st.throughput.phones} phones at once (phones in another process): SQLite ${st.throughput.sqlitePerSecond} fast unlocks/s, memory vault ${st.throughput.memoryPerSecond}/s; all on one thread: ${st.throughput.sameThread.sqlitePerSecond} vs ${st.throughput.sameThread.memoryPerSecond}/s`,
   ];
 }
 

@@ -139,7 +139,7 @@ function storeTargets(st: StoreReport | undefined): Target[] {
       'store-throughput',
       `≥ 500 fast-path unlocks/s on one core with ${st.throughput.phones} phones at once (durable store)`,
       st.throughput.sqlitePerSecond >= 500,
-      `SQLite ${st.throughput.sqlitePerSecond}/s, memory vault ${st.throughput.memoryPerSecond}/s; phones on the same thread`,
+      `SQLite ${st.throughput.sqlitePerSecond}/s (vehicle loop ${Math.round(st.throughput.vehicleLoopBusy.sqlite * 100)}% busy), memory vault ${st.throughput.memoryPerSecond}/s; vehicle alone on one event loop, phones in another process over the socket link (all on one thread: ${st.throughput.sameThread.sqlitePerSecond}/s vs ${st.throughput.sameThread.memoryPerSecond}/s)`,
     ),
   ];
 }
