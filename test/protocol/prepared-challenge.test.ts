@@ -51,7 +51,7 @@ describe('prepared challenges (the vehicle pool)', () => {
     id.vehicleId = crypto.randomBytes(16);
     const second = createChallenge(crypto, id);
     expect(second.state).toMatchObject({ h1: specH1(id, second.bytes) });
-    id.vehicleId[0] ^= 1; // the same buffer, overwritten
+    id.vehicleId[0] = (id.vehicleId[0] ?? 0) ^ 1; // the same buffer, overwritten
     const third = createChallenge(crypto, id);
     expect(third.state).toMatchObject({ h1: specH1(id, third.bytes) });
   });
