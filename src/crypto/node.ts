@@ -202,14 +202,32 @@ function hkdfOnHmac(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length:
 }
 
 /**
- * Creates the node:crypto provider (`name: 'native'`). Each provider keeps a small LRU cache of
- * public KeyObjects so verifying the same enrolled phone key again skips key import.
+ * Creates the node:crypto provider (`name: 'native'`). Each provider keeps public KeyObjects so
+ * verifying the same enrolled phone key again skips key import: per key buffer for as long as
+ * the buffer lives (a key record), and in a small LRU by value.
  */
 export function createNodeProvider(): CryptoProvider {
   const keyCache = new Map<string, KeyObject>();
+  /**
+   * KeyObjects by the caller's key buffer, with a copy of the bytes they were made from. A
+   * vehicle verifies with the public key held in its key record, so the KeyObject lives as long
+   * as the record (entries go with their buffer): the cache is as large as the registry, however
+   * many phones take turns, where the LRU below would thrash past 128 of them.
+   */
+  const byBuffer = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
 
-  /** A verified public KeyObject for a framed SEC1 key, from the cache when possible. */
+  /** A verified public KeyObject for a framed SEC1 key, from the caches when possible. */
   function publicKeyObject(publicKey: Uint8Array): KeyObject {
+    const held = byBuffer.get(publicKey);
+    // Checked against the buffer's current bytes, so a reused or overwritten buffer never reaches a stale key.
+    if (held !== undefined && held.bytes.length === publicKey.length && held.bytes.every((b, i) => b === publicKey[i])) return held.key;
+    const key = lruPublicKeyObject(publicKey);
+    byBuffer.set(publicKey, { bytes: publicKey.slice(), key });
+    return key;
+  }
+
+  /** The same, from a small LRU keyed by the bytes (callers that pass a new buffer each time). */
+  function lruPublicKeyObject(publicKey: Uint8Array): KeyObject {
     const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('latin1');
     const hit = keyCache.get(id);
     if (hit !== undefined) {

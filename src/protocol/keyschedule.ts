@@ -9,12 +9,14 @@
  *   h2 = SHA-256(h1 ‖ path label ‖ version ‖ phoneEphemeral [‖ ticketId])
  *   ikm = ee ‖ es (full)  or  ee ‖ resumptionSecret (fast)
  *   kAuth = HKDF(ikm, salt h2, auth label, 32), chain = HKDF(ikm, salt h2, chain label, 32)
+ *     (computed as one Extract and one Expand per label: the same bytes, fewer HMACs)
  *   h3 = SHA-256(h2 ‖ sealed Auth body)
  *   kV2P, kP2V, next resumption secret, next ticket id = HKDF(chain, salt h3, own label)
  */
 import type { CryptoProvider } from '../crypto/provider.js';
 import { wipe } from '../crypto/provider.js';
 import { concatBytes, utf8 } from '../crypto/bytes.js';
+import { hkdfExpand, hkdfExtract } from '../crypto/hkdf.js';
 import { LABELS, RESUMPTION_SECRET_BYTES, TICKET_ID_BYTES, KEY_ID_BYTES, AEAD_NONCE_BYTES } from './constants.js';
 
 /** Keys that protect the Auth message (msg 2). `chain` carries entropy into the session keys. */
@@ -80,11 +82,14 @@ export function fastAuthHash(
 export function deriveAuthKeys(crypto: CryptoProvider, h2: Uint8Array, path: 'full' | 'fast', ...secrets: Uint8Array[]): AuthKeys {
   const ikm = concatBytes(...secrets);
   const full = path === 'full';
-  const keys = {
-    kAuth: crypto.hkdfSha256(ikm, h2, encoder(full ? LABELS.authFull : LABELS.authFast), 32),
-    chain: crypto.hkdfSha256(ikm, h2, encoder(full ? LABELS.chainFull : LABELS.chainFast), 32),
-  };
+  // One Extract for both labels: HKDF(ikm, h2, label) = Expand(Extract(h2, ikm), label), byte for byte.
+  const prk = hkdfExtract(crypto, h2, ikm);
   wipe(ikm);
+  const keys = {
+    kAuth: hkdfExpand(crypto, prk, encoder(full ? LABELS.authFull : LABELS.authFast), 32),
+    chain: hkdfExpand(crypto, prk, encoder(full ? LABELS.chainFull : LABELS.chainFast), 32),
+  };
+  wipe(prk);
   return keys;
 }
 
@@ -95,7 +100,10 @@ export function sessionHash(crypto: CryptoProvider, h2: Uint8Array, sealedAuth: 
 
 /** Session keys and the next ticket from the chaining key. Wipes `chain`. */
 export function deriveSessionKeys(crypto: CryptoProvider, h3: Uint8Array, chain: Uint8Array): SessionKeys {
-  const expand = (label: string, n: number) => crypto.hkdfSha256(chain, h3, encoder(label), n);
+  // One Extract for the four labels (same outputs as four HKDF calls, see deriveAuthKeys).
+  const prk = hkdfExtract(crypto, h3, chain);
+  wipe(chain);
+  const expand = (label: string, n: number) => hkdfExpand(crypto, prk, encoder(label), n);
   const keys: SessionKeys = {
     sessionHash: h3,
     kV2P: expand(LABELS.vehicleToPhone, 32),
@@ -103,7 +111,7 @@ export function deriveSessionKeys(crypto: CryptoProvider, h3: Uint8Array, chain:
     resumptionSecret: expand(LABELS.resumptionSecret, RESUMPTION_SECRET_BYTES),
     ticketId: expand(LABELS.ticketId, TICKET_ID_BYTES),
   };
-  wipe(chain);
+  wipe(prk);
   return keys;
 }
 

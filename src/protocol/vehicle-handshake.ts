@@ -16,6 +16,7 @@
 import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
 import type { VehicleKeyAgreement } from '../crypto/key-agreement.js';
 import { wipe } from '../crypto/provider.js';
+import { equalBytes } from '../crypto/bytes.js';
 import { AuthenticationError, ProtocolError } from '../errors.js';
 import { decodeMessage, encodeMessage } from '../wire/schema.js';
 import { SUPPORTED_VERSIONS } from './constants.js';
@@ -84,20 +85,67 @@ export interface OpenedFastAuth {
   keys: AuthKeys;
 }
 
-/** Msg 1. Pass `ephemeral` only for test vectors; otherwise a fresh key pair is generated. */
+/**
+ * A Challenge made ahead of time with a pooled ephemeral: its bytes and h1 are fixed by the
+ * identity, the versions and the ephemeral, so the vehicle computes them while idle and a link
+ * only pays for sending them. Valid for the identity it was made with and only without a pairing
+ * offer (which changes the bytes); {@link createChallenge} checks both.
+ */
+export interface PreparedChallenge {
+  readonly identity: VehicleIdentity;
+  readonly ephemeral: KeyPair;
+  readonly versions: readonly number[];
+  readonly bytes: Uint8Array;
+  readonly h1: Uint8Array;
+}
+
+/** h0 per identity object, with the inputs it was computed from (an identity is replaced, not mutated, on reset). */
+const initialHashes = new WeakMap<VehicleIdentity, { vehicleId: Uint8Array; publicKey: Uint8Array; h0: Uint8Array }>();
+
+/** h0 of `identity`, computed once per identity: it depends only on the vehicle id and static key. */
+function initialHashOf(crypto: CryptoProvider, identity: VehicleIdentity): Uint8Array {
+  const hit = initialHashes.get(identity);
+  // Checked against the current fields, so a caller that mutated its identity never gets a stale h0.
+  if (hit && equalBytes(hit.vehicleId, identity.vehicleId) && equalBytes(hit.publicKey, identity.publicKey)) return hit.h0;
+  const h0 = initialHash(crypto, identity.vehicleId, identity.publicKey);
+  initialHashes.set(identity, { vehicleId: identity.vehicleId.slice(), publicKey: identity.publicKey.slice(), h0 });
+  return h0;
+}
+
+/** Msg 1's bytes and h1 for `ephemeral` (no pairing offer), to pool while idle. */
+export function prepareChallenge(
+  crypto: CryptoProvider,
+  identity: VehicleIdentity,
+  ephemeral: KeyPair = crypto.generateKeyPair(),
+  versions: readonly number[] = SUPPORTED_VERSIONS,
+): PreparedChallenge {
+  const bytes = encodeMessage(ChallengeSchema, { versions: [...versions], ephemeral: ephemeral.publicKey });
+  return { identity, ephemeral, versions, bytes, h1: challengeHash(crypto, initialHashOf(crypto, identity), bytes) };
+}
+
+/**
+ * Msg 1. Pass `ephemeral` only for test vectors; otherwise a fresh key pair is generated, or
+ * `prepared` (from {@link prepareChallenge}) supplies the ephemeral and, when it still fits
+ * (same identity and versions, no pairing offer), the bytes and h1 as well.
+ */
 export function createChallenge(
   crypto: CryptoProvider,
   identity: VehicleIdentity,
-  options: { ephemeral?: KeyPair; versions?: readonly number[]; pairing?: PairingOfferMsg } = {},
+  options: { ephemeral?: KeyPair; prepared?: PreparedChallenge; versions?: readonly number[]; pairing?: PairingOfferMsg } = {},
 ): { state: VehicleHandshake; bytes: Uint8Array } {
-  const ephemeral = options.ephemeral ?? crypto.generateKeyPair();
-  const versions = options.versions ?? SUPPORTED_VERSIONS;
+  const { prepared } = options;
+  const versions = options.versions ?? prepared?.versions ?? SUPPORTED_VERSIONS;
+  if (prepared && prepared.identity === identity && prepared.versions === versions && !options.pairing) {
+    const { ephemeral, bytes, h1 } = prepared;
+    return { state: { stage: 'challenged', ephemeral, challengeBytes: bytes, h1, versions, fastFailed: false }, bytes };
+  }
+  const ephemeral = prepared?.ephemeral ?? options.ephemeral ?? crypto.generateKeyPair();
   const bytes = encodeMessage(ChallengeSchema, {
     versions: [...versions],
     ephemeral: ephemeral.publicKey,
     ...(options.pairing ? { pairing: options.pairing } : {}),
   });
-  const h1 = challengeHash(crypto, initialHash(crypto, identity.vehicleId, identity.publicKey), bytes);
+  const h1 = challengeHash(crypto, initialHashOf(crypto, identity), bytes);
   return { state: { stage: 'challenged', ephemeral, challengeBytes: bytes, h1, versions, fastFailed: false }, bytes };
 }
 

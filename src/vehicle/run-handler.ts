@@ -50,14 +50,19 @@ export interface HandlerRun {
 export function startHandlerRun(handler: CommandHandler, ctx: Omit<CommandContext, 'signal'>, clock: Clock, timeoutMs: number): HandlerRun {
   const controller = new AbortController();
   const deadline: HandlerOutcome = { status: STATUS.handlerTimeout, detail: `handler exceeded ${timeoutMs} ms` };
-  const settled = (async (): Promise<HandlerOutcome> => {
-    try {
-      const data = await handler({ ...ctx, signal: controller.signal });
-      return data && data.length > 0 ? { status: STATUS.ok, data } : { status: STATUS.ok };
-    } catch (e) {
-      return { status: STATUS.handlerFailed, detail: e instanceof Error ? e.message.slice(0, 200) : 'handler threw' };
-    }
-  })();
+  const finished = (o: HandlerOutcome): HandlerRun => {
+    const done = Promise.resolve(o);
+    return { settled: done, result: done, isDeadline: (x) => x === deadline };
+  };
+  let returned: ReturnType<CommandHandler>;
+  try {
+    returned = handler({ ...ctx, signal: controller.signal });
+  } catch (e) {
+    return finished(failedOutcome(e));
+  }
+  // A synchronous handler has finished already: no deadline can pass, so no timer and no race.
+  if (!isThenable(returned)) return finished(outcomeOf(returned));
+  const settled = Promise.resolve(returned).then(outcomeOf, failedOutcome);
   let timer: unknown;
   const timeout = new Promise<HandlerOutcome>((resolve) => {
     timer = clock.setTimeout(() => {
@@ -68,6 +73,21 @@ export function startHandlerRun(handler: CommandHandler, ctx: Omit<CommandContex
   });
   const result = Promise.race([settled, timeout]).finally(() => clock.clearTimeout(timer));
   return { settled, result, isDeadline: (o) => o === deadline };
+}
+
+/** Whether a handler's return value is a promise (or promise-like) to wait for. */
+function isThenable(v: unknown): v is PromiseLike<Uint8Array | void> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** The outcome of a handler that returned `data`. */
+function outcomeOf(data: Uint8Array | void): HandlerOutcome {
+  return data && data.length > 0 ? { status: STATUS.ok, data } : { status: STATUS.ok };
+}
+
+/** The outcome of a handler that threw or rejected with `e` (its message goes to the audit log only). */
+function failedOutcome(e: unknown): HandlerOutcome {
+  return { status: STATUS.handlerFailed, detail: e instanceof Error ? e.message.slice(0, 200) : 'handler threw' };
 }
 
 /** Runs `handler` with a timeout of `timeoutMs` on `clock`. Never rejects. */

@@ -5,7 +5,7 @@
  * Nothing thrown by a peer's bytes escapes `serve`: every failure becomes one generic clear
  * status for the phone, no action, and an audit record with the internal reason.
  */
-import type { CryptoProvider, KeyPair } from '../crypto/provider.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { createSoftwareKeyAgreement, type VehicleKeyAgreement } from '../crypto/key-agreement.js';
 import { UsageError } from '../errors.js';
@@ -14,7 +14,7 @@ import { systemClock } from '../transport/clock.js';
 import type { Link } from '../transport/link.js';
 import { COMMAND, DEFAULT_MAX_TICKET_RENEWALS } from '../protocol/constants.js';
 import { keyIdOf } from '../protocol/keyschedule.js';
-import { createChallenge, type VehicleHandshake, type VehicleIdentity } from '../protocol/vehicle-handshake.js';
+import { createChallenge, prepareChallenge, type PreparedChallenge, type VehicleHandshake, type VehicleIdentity } from '../protocol/vehicle-handshake.js';
 import { Connection, type LinkInfo } from './connection.js';
 import { DEFAULT_POLICIES, type CommandPolicy } from './policy.js';
 import type { CommandHandler } from './run-handler.js';
@@ -100,7 +100,8 @@ export class Vehicle {
   private readonly registry = new Mutex();
   /** The pairing window and its attempt limits. */
   readonly pairing: PairingWindows;
-  private readonly pool: KeyPair[] = [];
+  /** Challenges made while idle: ephemeral, bytes and h1 (createChallenge re-makes one that no longer fits). */
+  private readonly pool: PreparedChallenge[] = [];
   private readonly poolSize: number;
   private readonly connections = new Set<Connection>();
   private readonly auditListeners = new Set<(e: AuditEvent) => void>();
@@ -327,9 +328,9 @@ export class Vehicle {
 
   /** @internal A fresh single-use challenge, from the precomputed pool when possible. */
   nextChallenge(): { state: VehicleHandshake; bytes: Uint8Array } {
-    const ephemeral = this.pool.shift() ?? this.config.crypto.generateKeyPair();
+    const prepared = this.pool.shift();
     const pairing = this.pairing.offer();
-    return createChallenge(this.config.crypto, this.identity, { ephemeral, ...(pairing ? { pairing } : {}) });
+    return createChallenge(this.config.crypto, this.identity, { ...(prepared ? { prepared } : {}), ...(pairing ? { pairing } : {}) });
   }
 
   // ----- owner pairing (SPAKE2+) -----
@@ -354,9 +355,9 @@ export class Vehicle {
     await this.config.store.setPairingRecord(record);
   }
 
-  /** Precomputes ephemeral keys up to the pool size. Call while idle; safe to call any time. */
+  /** Precomputes challenges (ephemeral key, bytes, h1) up to the pool size. Call while idle; safe to call any time. */
   refillChallengePool(): void {
-    while (this.pool.length < this.poolSize) this.pool.push(this.config.crypto.generateKeyPair());
+    while (this.pool.length < this.poolSize) this.pool.push(prepareChallenge(this.config.crypto, this.identity));
   }
 
   /** @internal Closes every open session of a key (revocation takes effect at once). */
@@ -520,7 +521,7 @@ export class Vehicle {
       const identity = newStoredIdentity(this.config.crypto, keyAgreement);
       await this.config.store.setIdentity(identity);
       this.adoptIdentity(identity, keyAgreement);
-      for (const kp of this.pool.splice(0)) wipe(kp.privateKey);
+      for (const p of this.pool.splice(0)) wipe(p.ephemeral.privateKey);
       this.refillChallengePool();
       await this.audit({ timeMs: this.config.clock.now(), path: 'admin', outcome: 'FACTORY_RESET' });
     });
@@ -545,7 +546,7 @@ export class Vehicle {
     await Promise.all([...this.connections].map((c) => c.close(reason)));
     await this.registry.run(async () => undefined); // registry writes in flight land first
     for (let i = 0; this.connections.size > 0 && i < 100; i++) await new Promise<void>((r) => this.config.clock.setTimeout(r, 10));
-    for (const kp of this.pool.splice(0)) wipe(kp.privateKey);
+    for (const p of this.pool.splice(0)) wipe(p.ephemeral.privateKey);
     // Stop the floor timer and write what the audit limiter still holds before the store goes.
     this.config.clock.clearTimeout(this.floorTimer);
     this.config.clock.clearTimeout(this.summaryTimer);

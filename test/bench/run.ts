@@ -1,9 +1,10 @@
 /**
- * `npm run bench` — the benchmark suite of issue 6 (docs/BENCHMARKS.md).
+ * `npm run bench` — the benchmark suite of issues 6 and 14 (docs/BENCHMARKS.md).
  *
  *   npm run bench               readable table on stdout, progress on stderr
  *   npm run bench -- --json     ONE JSON object on stdout, progress on stderr
  *   npm run bench -- --quick    few runs, for a smoke test (figures are not stable)
+ *   npm run bench -- --flows-only   no scale or store rows (those targets then read PENDING)
  *   npm run bench -- --stores   only the durable-store rows (SQLite vs memory vault), as JSON
  *   npm run bench -- --render saved.json   prints the table of a saved --json run
  *
@@ -11,7 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { INTERVALS_MS, LATENCY_MTU, MTUS, measureProvider, type ProviderReport } from './flows.js';
+import { INTERVALS_MS, LATENCY_MTU, MTUS, ROUNDS, measureProvider, type ProviderReport } from './flows.js';
+import { OURS_TRANSPORT, TESLA_TRANSPORT } from './transports.js';
 import { formatReport, judgeTargets, type BenchResult } from './report.js';
 import { measureScale } from './scale.js';
 import { measureStores } from './sqlite-store.js';
@@ -54,10 +56,11 @@ async function main(): Promise<void> {
     reports[provider] = await measureProvider(provider, RUNS[provider], WARMUP[provider], log);
     if (reports[provider]!.maxVirtualMsInWindows !== 0) throw new Error('virtual time passed inside a CPU window: the method does not hold');
   }
-  const scale = await measureScale(SCALE_RUNS, SCALE_WARMUP, log);
-  const stores = await measureStores(SCALE_RUNS, SCALE_WARMUP, log);
+  // --flows-only: the CPU and link rows alone, for before/after comparisons during development.
+  const flowsOnly = args.has('--flows-only');
+  const scale = flowsOnly ? [] : await measureScale(SCALE_RUNS, SCALE_WARMUP, log);
+  const stores = flowsOnly ? undefined : await measureStores(SCALE_RUNS, SCALE_WARMUP, log);
   const all = PROVIDERS.map((p) => reports[p]!);
-  const native = reports.native!.baseline;
   const cpus = os.cpus();
   const result: BenchResult = {
     machine: {
@@ -74,20 +77,15 @@ async function main(): Promise<void> {
       runs: RUNS,
       warmup: WARMUP,
       scaleRuns: SCALE_RUNS,
+      rounds: ROUNDS,
       latencyMtu: LATENCY_MTU,
       packetsPerEvent: DEFAULT_PACKETS_PER_EVENT,
       intervalsMs: INTERVALS_MS,
       mtus: MTUS,
+      transports: { ours: OURS_TRANSPORT, tesla: TESLA_TRANSPORT },
     },
     flows: all.flatMap((r) => r.flows),
-    baseline: {
-      name: 'tesla-model',
-      messages: native.messages,
-      bytesOnAir: native.bytesOnAir,
-      messageBytes: native.messageBytes,
-      latencyMs: native.latencyMs,
-      providers: all.map((r) => r.baseline),
-    },
+    tesla: all.flatMap((r) => r.tesla),
     scale,
     stores,
     floors: { noble: reports.noble!.floorsUs, native: reports.native!.floorsUs },

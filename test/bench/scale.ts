@@ -1,17 +1,20 @@
 /**
- * Scale rows: the vehicle's full-path CPU per unlock with 10, 1,000 and 10,000 enrolled keys and
- * 1,000 revoked grants, on the native provider (docs/BENCHMARKS.md §Scale).
+ * Scale rows: the vehicle's CPU per unlock, full and fast path, with 10 keys used by 10 phones,
+ * 1,000 keys by 100 phones and 10,000 keys by 1,000 phones, each with 1,000 revoked grants, on
+ * the native provider and the library's memory vault (docs/BENCHMARKS.md §Scale).
  *
- * Keys are enrolled with `Vehicle.enrollOwner` into a bench Map vault (fast to fill: it skips
- * the memory vault's per-write checks), then copied in one batch into the vault the rows run on:
- * - `memory`: the library's memory vault, as shipped — what a vehicle gets today;
- * - `map`: the bench's O(1) vault — the same protocol with store writes that do not grow with
- *   the store, to tell the cost of lookups from the cost of writes.
- * Within a pass every key count is measured in turn each iteration, so drift hits all rows alike.
+ * The phones take turns (iteration i uses phone i mod n), so with many phones every unlock
+ * verifies a key the provider did not just see: the issue-14 case a one-phone row hid.
+ * Keys are enrolled with `Vehicle.enrollOwner` into a bench Map vault (fast to fill), then copied
+ * in one batch into a memory vault opened with the same identity key. Each phone runs one full
+ * session before the measurement, so it holds a ticket. Every iteration measures every row, in
+ * an order that rotates, and each row's CPU is divided by the first row's of the same iteration.
  */
 import { createMemoryVault } from '../../src/store/memory-vault.js';
+import { createSoftwareKeyAgreement } from '../../src/crypto/key-agreement.js';
 import { VirtualClock } from '../../src/transport/mock/index.js';
 import { measureFileCommit } from './file-commit.js';
+import { pairedRatio, type PairedRatio } from './flows.js';
 import { copyVault, createMapVault } from './map-vault.js';
 import type { Vault } from '../../src/store/vault.js';
 import { runSession } from './session.js';
@@ -19,21 +22,29 @@ import { median, sum, us } from './stats.js';
 import { timeVault } from './timed-vault.js';
 import { newBenchPhone, newProvider, openBenchVehicle, T0_MS, type BenchWorld } from './world.js';
 
-/** Enrolled-key counts of the rows. */
-export const SCALE_KEYS: readonly number[] = [10, 1_000, 10_000];
+/** Enrolled keys and the phones among them that unlock, per row. */
+export const SCALE_ROWS: ReadonlyArray<{ keys: number; phones: number }> = [
+  { keys: 10, phones: 10 },
+  { keys: 1_000, phones: 100 },
+  { keys: 10_000, phones: 1_000 },
+];
 /** Revoked grants on file in every row. */
 export const SCALE_REVOKED_GRANTS = 1_000;
 
 /** One scale row. */
 export interface ScaleRow {
   keys: number;
+  phones: number;
   revokedGrants: number;
-  /** Median vehicle CPU per full-path unlock on the memory vault (as shipped), µs. */
-  vehicleCpuUs: number;
-  /** Of which, median time inside the memory vault's calls, µs. */
-  storeCpuUs: number;
-  /** Median vehicle CPU per unlock on the O(1) Map vault, µs: lookups without write growth. */
-  vehicleCpuUsMapVault: number;
+  /** Median vehicle CPU per full-path / fast-path unlock, µs. */
+  fullUs: number;
+  fastUs: number;
+  /** Of which, median time inside the vault's calls, µs. */
+  storeFullUs: number;
+  storeFastUs: number;
+  /** CPU ÷ the first row's CPU, paired per iteration. */
+  fullRatio: PairedRatio;
+  fastRatio: PairedRatio;
   /** Size of the state a vault commit rewrites, bytes. */
   stateBytes: number;
   /** Median wall time of one ticket commit on the file vault with this state (CPU + disk), ms. */
@@ -43,65 +54,92 @@ export interface ScaleRow {
 /** Ticket commits timed per row on the file vault. */
 const FILE_COMMITS = 15;
 
-/** Builds, for `keys` enrolled keys, the two worlds of a row (memory vault, Map vault). */
-async function buildRow(keys: number, log: (s: string) => void): Promise<{ memory: BenchWorld; map: BenchWorld; setup: Vault }> {
+/** A built row: one world per phone (same vehicle), and the setup vault for the file-vault rows. */
+interface BuiltRow {
+  keys: number;
+  worlds: BenchWorld[];
+  setup: Vault;
+}
+
+/** Builds a row: `keys` enrolled keys of which `phones` are phones that unlock. */
+async function buildRow(keys: number, phones: number, log: (s: string) => void): Promise<BuiltRow> {
   const t0 = performance.now();
   const clock = new VirtualClock(T0_MS);
   const keygen = newProvider('native');
+  const identityKey = createSoftwareKeyAgreement(newProvider('native'));
   const setupVault = createMapVault();
-  const setup = await openBenchVehicle(newProvider('native'), setupVault, clock);
-  const phone = await newBenchPhone(newProvider('native'), setup, clock);
-  await setup.enrollOwner(phone.publicKey, 'bench phone');
-  for (let i = 1; i < keys; i++) await setup.enrollOwner(keygen.generateKeyPair().publicKey, `key ${i}`);
+  const setup = await openBenchVehicle(newProvider('native'), setupVault, clock, identityKey);
+  const benchPhones = [];
+  for (let i = 0; i < phones; i++) {
+    const phone = await newBenchPhone(newProvider('native'), setup, clock);
+    await setup.enrollOwner(phone.publicKey, `bench phone ${i}`);
+    benchPhones.push(phone);
+  }
+  for (let i = phones; i < keys; i++) await setup.enrollOwner(keygen.generateKeyPair().publicKey, `key ${i}`);
   const keepUntilMs = T0_MS + 365 * 24 * 3600 * 1000;
   for (let i = 0; i < SCALE_REVOKED_GRANTS; i++) await setup.config.store.revoke({ keys: [], grants: [{ grantId: keygen.randomBytes(16), keepUntil: keepUntilMs }] });
-  const world = async (kind: 'memory' | 'map'): Promise<BenchWorld> => {
-    const vault = timeVault(kind === 'memory' ? createMemoryVault() : createMapVault());
-    await copyVault(setupVault, vault.vault);
-    const vehicle = await openBenchVehicle(newProvider('native'), vault.vault, clock);
-    return { provider: 'native', clock, vehicle, phone, vehicleId: vehicle.identity.vehicleId, vehicleVault: vault };
-  };
-  const row = { memory: await world('memory'), map: await world('map'), setup: setupVault };
-  log(`scale: ${keys} keys + ${SCALE_REVOKED_GRANTS} revoked grants ready in ${Math.round(performance.now() - t0)} ms`);
-  return row;
+  const vault = timeVault(createMemoryVault());
+  await copyVault(setupVault, vault.vault);
+  const vehicle = await openBenchVehicle(newProvider('native'), vault.vault, clock, identityKey);
+  const worlds = benchPhones.map((phone) => ({ provider: 'native' as const, clock, vehicle, phone, vehicleId: vehicle.identity.vehicleId, vehicleVault: vault }));
+  // One full session per phone: each holds a ticket, and the vehicle has seen each key once.
+  for (const w of worlds) await runSession(w, 'unlock-full');
+  log(`scale: ${keys} keys, ${phones} phones + ${SCALE_REVOKED_GRANTS} revoked grants ready in ${Math.round(performance.now() - t0)} ms`);
+  return { keys, worlds, setup: setupVault };
 }
 
-/** Median vehicle ms (and vault ms) per full-path unlock of each world, interleaved across worlds. */
-async function measureWorlds(worlds: BenchWorld[], runs: number, warmup: number, log: (s: string) => void, label: string): Promise<Array<{ vehicle: number[]; vault: number[] }>> {
-  const samples = worlds.map(() => ({ vehicle: [] as number[], vault: [] as number[] }));
+/** Per row and path: vehicle ms and vault ms per kept iteration. */
+interface RowSamples {
+  full: number[];
+  fast: number[];
+  fullVault: number[];
+  fastVault: number[];
+}
+
+/** Every iteration runs a full and a fast unlock on every row, rows in rotating order, phones in turn. */
+async function measureRows(rows: BuiltRow[], runs: number, warmup: number, log: (s: string) => void): Promise<RowSamples[]> {
+  const samples = rows.map(() => ({ full: [] as number[], fast: [] as number[], fullVault: [] as number[], fastVault: [] as number[] }));
   for (let i = -warmup; i < runs; i++) {
-    for (const [j, world] of worlds.entries()) {
-      const r = await runSession(world, 'unlock-full');
-      if (i < 0) continue;
-      samples[j]!.vehicle.push(sum(r.vehicleWindowsMs));
-      samples[j]!.vault.push(sum(r.vehicleVaultMs));
+    for (let j = 0; j < rows.length; j++) {
+      const k = (((i + j) % rows.length) + rows.length) % rows.length;
+      const row = rows[k]!;
+      const world = row.worlds[((i % row.worlds.length) + row.worlds.length) % row.worlds.length]!;
+      const paths = i % 2 === 0 ? (['unlock-full', 'unlock-fast'] as const) : (['unlock-fast', 'unlock-full'] as const);
+      for (const flow of paths) {
+        const r = await runSession(world, flow);
+        if (i < 0) continue;
+        if (r.path !== (flow === 'unlock-full' ? 'full' : 'fast')) throw new Error(`scale: ${flow} ran the ${r.path} path`);
+        const s = samples[k]!;
+        (flow === 'unlock-full' ? s.full : s.fast).push(sum(r.vehicleWindowsMs));
+        (flow === 'unlock-full' ? s.fullVault : s.fastVault).push(sum(r.vehicleVaultMs));
+      }
     }
-    if (i >= 0 && (i + 1) % Math.max(1, Math.floor(runs / 2)) === 0) log(`scale, ${label}: ${i + 1}/${runs}`);
+    if (i >= 0 && (i + 1) % Math.max(1, Math.floor(runs / 2)) === 0) log(`scale: ${i + 1}/${runs}`);
   }
   return samples;
 }
 
-/**
- * Measures the scale rows: `warmup` then `runs` full-path unlocks per world. The Map-vault worlds
- * run in one pass and the memory-vault worlds in another, each pass interleaving its three key
- * counts, so garbage made by one vault's writes is not charged by the collector to the other's
- * rows (the memory vault once copied its whole state per write; it now writes only the change).
- */
+/** Measures the scale rows: `warmup` then `runs` iterations. */
 export async function measureScale(runs: number, warmup: number, log: (s: string) => void): Promise<ScaleRow[]> {
-  const rows: Array<{ keys: number; memory: BenchWorld; map: BenchWorld; setup: Vault }> = [];
-  for (const keys of SCALE_KEYS) rows.push({ keys, ...(await buildRow(keys, log)) });
-  const map = await measureWorlds(rows.map((r) => r.map), runs, warmup, log, 'Map vault');
-  const memory = await measureWorlds(rows.map((r) => r.memory), runs, warmup, log, 'memory vault');
+  const rows: BuiltRow[] = [];
+  for (const { keys, phones } of SCALE_ROWS) rows.push(await buildRow(keys, phones, log));
+  const samples = await measureRows(rows, runs, warmup, log);
+  const base = samples[0]!;
   const out: ScaleRow[] = [];
   for (const [j, row] of rows.entries()) {
     const file = await measureFileCommit(row.setup, FILE_COMMITS);
     log(`scale: file vault, ${row.keys} keys: ${file.stateBytes} B state, ${file.commitMs.toFixed(2)} ms per commit`);
+    const s = samples[j]!;
     out.push({
       keys: row.keys,
+      phones: row.worlds.length,
       revokedGrants: SCALE_REVOKED_GRANTS,
-      vehicleCpuUs: us(median(memory[j]!.vehicle)),
-      storeCpuUs: us(median(memory[j]!.vault)),
-      vehicleCpuUsMapVault: us(median(map[j]!.vehicle)),
+      fullUs: us(median(s.full)),
+      fastUs: us(median(s.fast)),
+      storeFullUs: us(median(s.fullVault)),
+      storeFastUs: us(median(s.fastVault)),
+      fullRatio: pairedRatio(s.full, base.full),
+      fastRatio: pairedRatio(s.fast, base.fast),
       stateBytes: file.stateBytes,
       fileVaultCommitMs: Math.round(file.commitMs * 100) / 100,
     });

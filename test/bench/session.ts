@@ -12,12 +12,44 @@ import { createMockLinkPair, type MockLinkOptions, type MockStatsSnapshot } from
 import type { CommandRequest, ConnectOptions } from '../../src/phone/phone.js';
 import { SideTimer, TimingLink } from './timing-link.js';
 import type { BenchWorld } from './world.js';
+import type { FloorName } from './floor.js';
+import { OURS_TRANSPORT } from './transports.js';
 
-/** The flows the suite measures. */
-export type FlowName = 'unlock-full' | 'unlock-fast' | 'start';
+/**
+ * The flows the suite measures. `unlock-resume` is reserved for the two-event resume path
+ * (issue 14): add its {@link FlowSpec} to {@link FLOW_SPECS} and its floor recipe (floor.ts)
+ * and every table, ratio and verdict picks it up (report.ts judges it "pending" until then).
+ */
+export type FlowName = 'unlock-full' | 'unlock-fast' | 'start' | 'unlock-resume';
 
-/** Every flow, in report order. */
-export const FLOWS: readonly FlowName[] = ['unlock-full', 'unlock-fast', 'start'];
+/** How to run a flow and what it is compared with. */
+export interface FlowSpec {
+  name: FlowName;
+  path: 'full' | 'fast' | 'resume';
+  request: CommandRequest;
+  options: ConnectOptions;
+  /** Floor of the vehicle's and the phone's critical path (floor.ts). */
+  vehicleFloor: FloorName;
+  phoneFloor: FloorName;
+}
+
+/** Every flow the bench runs, in report order. */
+export const FLOW_SPECS: readonly FlowSpec[] = [
+  { name: 'unlock-full', path: 'full', request: { id: COMMAND.unlock }, options: { forceFull: true }, vehicleFloor: 'vehicle-full', phoneFloor: 'phone-full' },
+  { name: 'unlock-fast', path: 'fast', request: { id: COMMAND.unlock }, options: { resume: 'off' }, vehicleFloor: 'vehicle-fast', phoneFloor: 'phone-fast' },
+  { name: 'unlock-resume', path: 'resume', request: { id: COMMAND.unlock }, options: { resume: 'auto' }, vehicleFloor: 'vehicle-resume', phoneFloor: 'phone-resume' },
+  { name: 'start', path: 'full', request: { id: COMMAND.start, userPresent: true }, options: {}, vehicleFloor: 'vehicle-full', phoneFloor: 'phone-full' },
+];
+
+/** Every flow name, in report order. */
+export const FLOWS: readonly FlowName[] = FLOW_SPECS.map((f) => f.name);
+
+/** The spec of a flow. */
+export function flowSpec(flow: FlowName): FlowSpec {
+  const spec = FLOW_SPECS.find((f) => f.name === flow);
+  if (!spec) throw new Error(`no flow ${flow}`);
+  return spec;
+}
 
 /** Per-window CPU to replay in virtual time (model mode), ms. */
 export interface CpuModel {
@@ -42,6 +74,8 @@ export interface SessionResult {
   virtualMsInWindows: number;
   /** Link counters when the result reached the app (both directions). */
   stats: MockStatsSnapshot;
+  /** Virtual ms from subscription to the Result's arrival (a whole number of connection events). */
+  arrivedMs: number;
   /** Virtual ms from subscription to the result in the app. */
   latencyMs: number;
   /** Virtual ms from subscription to the vehicle finishing Auth → Result (the car has acted). */
@@ -55,15 +89,11 @@ function processCpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-/** The first command and connect options of a flow. */
-function flowRequest(flow: FlowName): { request: CommandRequest; options: ConnectOptions } {
-  if (flow === 'start') return { request: { id: COMMAND.start, userPresent: true }, options: {} };
-  return { request: { id: COMMAND.unlock }, options: flow === 'unlock-full' ? { forceFull: true } : { resume: 'off' } };
-}
-
 /**
- * One session of `flow` on a new link with `link` options. With `model`, each send is delayed by
- * its window's modelled CPU in virtual time, and the last phone window is added to the latency.
+ * One session of `flow` on a new link with `link` options over our phones' transport (writes
+ * with response, notifications: transports.ts) unless `link` says otherwise. With `model`, each
+ * send is delayed by its window's modelled CPU in virtual time, and the last phone window is
+ * added to the latency.
  */
 export async function runSession(
   world: BenchWorld,
@@ -78,13 +108,13 @@ export async function runSession(
     process: processCpuMs,
   });
   const phoneTimer = new SideTimer(clock, { crypto: () => world.phoneCrypto?.totalMs() ?? 0 });
-  const pair = createMockLinkPair({ clock, ...link });
+  const pair = createMockLinkPair({ clock, ...OURS_TRANSPORT, ...link });
   const vehicleLink = new TimingLink(pair.vehicle, vehicleTimer, phoneTimer, clock, { delaysMs: model?.vehicleMs });
   const phoneLink = new TimingLink(pair.phone, phoneTimer, vehicleTimer, clock, { delaysMs: model?.phoneMs });
   const startMs = clock.now();
   vehicleTimer.openInitial();
   const served = vehicle.serve(vehicleLink);
-  const { request, options } = flowRequest(flow);
+  const { request, options } = flowSpec(flow);
   const session = await clock.runUntilSettled(
     phone.connect(phoneLink, vehicleId, request, options).then((s) => {
       phoneTimer.close();
@@ -108,6 +138,7 @@ export async function runSession(
     vehicleProcessCpuMs: vehicleTimer.attributed.process!,
     virtualMsInWindows: sum(vehicleTimer.virtualMsInWindows) + sum(phoneTimer.virtualMsInWindows),
     stats,
+    arrivedMs: endMs - startMs,
     latencyMs: endMs - startMs + (model?.phoneMs[1] ?? 0),
     actuatedMs: (vehicleTimer.openedAtVirtualMs[1] ?? Number.NaN) - startMs + authWindowMs,
     path,

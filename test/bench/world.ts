@@ -6,6 +6,7 @@
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import { createNodeProvider } from '../../src/crypto/node.js';
 import type { CryptoProvider } from '../../src/crypto/provider.js';
+import type { VehicleKeyAgreement } from '../../src/crypto/key-agreement.js';
 import { createSoftwareSigner } from '../../src/crypto/signer.js';
 import { createMemoryVault } from '../../src/store/memory-vault.js';
 import type { Vault } from '../../src/store/vault.js';
@@ -58,9 +59,12 @@ const noop = (): void => undefined;
 /** Handlers of the benched commands. */
 export const BENCH_HANDLERS = { [COMMAND.unlock]: noop, [COMMAND.start]: noop };
 
-/** Opens a vehicle over `vault` (creating its identity if the vault has none). */
-export async function openBenchVehicle(crypto: CryptoProvider, vault: Vault, clock: VirtualClock): Promise<Vehicle> {
-  return Vehicle.create({ crypto, store: await openVehicleStore(vault), clock, handlers: BENCH_HANDLERS });
+/**
+ * Opens a vehicle over `vault` (creating its identity if the vault has none). A vault copied
+ * from another vehicle needs that vehicle's `identityKey` (the key is never in the store).
+ */
+export async function openBenchVehicle(crypto: CryptoProvider, vault: Vault, clock: VirtualClock, identityKey?: VehicleKeyAgreement): Promise<Vehicle> {
+  return Vehicle.create({ crypto, store: await openVehicleStore(vault), clock, handlers: BENCH_HANDLERS, ...(identityKey ? { identityKey } : {}) });
 }
 
 /** A phone paired with `vehicle` (not enrolled). */

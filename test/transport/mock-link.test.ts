@@ -264,6 +264,68 @@ describe('mock link: options', () => {
   });
 });
 
+describeLinkConformance('mock, MTU 185, writes with response, indications', mockHarness({ mtu: 185, writeWithResponse: true, indicate: true }));
+
+/** Arrival times of the acknowledgements travelling in `direction`. */
+function ackTimes(trace: { type: string; timeMs: number; direction?: string }[], direction: string): number[] {
+  return trace.filter((e) => e.type === 'ack' && e.direction === direction).map((e) => e.timeMs);
+}
+
+describe('mock link: ATT acknowledgements', () => {
+  it('a write with response keeps one chunk outstanding: each chunk costs two events', async () => {
+    const { pair, run, clock, trace } = setup({ mtu: 23, writeWithResponse: true });
+    await run(pair.phone.send(patternMessage(sizeFilling(3, 20))));
+    // Chunks leave at events 1, 3, 5; each Write Response goes out the event after its chunk.
+    expect(chunkTimes(trace, 'toVehicle')).toEqual([15, 45, 75]);
+    expect(ackTimes(trace, 'toPhone')).toEqual([15, 45, 75]);
+    // send resolves when the last Write Response lands, at event 6.
+    expect(clock.now()).toBe(90);
+    expect(pair.stats.toPhone.acks).toBe(3);
+    expect(pair.stats.toVehicle.acks).toBe(0);
+  });
+
+  it('an indication waits for its confirmation before the next message goes', async () => {
+    const { pair, run, clock, trace } = setup({ indicate: true });
+    const first = pair.vehicle.send(patternMessage(10, 1));
+    const second = pair.vehicle.send(patternMessage(10, 2));
+    await run(Promise.all([first, second]));
+    expect(messageTimes(trace, 'toPhone')).toEqual([15, 45]);
+    expect(clock.now()).toBe(60);
+    expect(pair.stats.toVehicle.acks).toBe(2);
+  });
+
+  it('an acknowledgement takes a packet slot of the other direction', async () => {
+    const { pair, run, trace } = setup({ writeWithResponse: true, packetsPerEvent: 1 });
+    const write = pair.phone.send(patternMessage(10, 1));
+    await run(pair.vehicle.receive());
+    // The vehicle answers at once (t = 15): the Write Response holds event 2, the reply takes event 3.
+    const reply = pair.vehicle.send(patternMessage(10, 2));
+    await run(Promise.all([write, reply, pair.phone.receive()]));
+    expect(messageTimes(trace, 'toPhone')).toEqual([45]);
+  });
+
+  it('a phone → vehicle request and its notified reply stay one round trip with responses on', async () => {
+    const { pair, run, clock } = setup({ writeWithResponse: true });
+    const sent = pair.phone.send(patternMessage(100));
+    await run(pair.vehicle.receive());
+    await run(Promise.all([sent, pair.vehicle.send(patternMessage(20)), pair.phone.receive()]));
+    expect(clock.now()).toBe(30);
+  });
+
+  it('is off by default: no acknowledgements, one event per chunk', async () => {
+    const { pair, run, clock } = setup({ mtu: 23 });
+    await run(pair.phone.send(patternMessage(sizeFilling(3, 20))));
+    expect(clock.now()).toBe(15);
+    expect(pair.stats.toPhone.acks).toBe(0);
+  });
+
+  it('refuses a non-boolean acknowledgement option', () => {
+    const clock = new VirtualClock(0);
+    expect(() => createMockLinkPair({ clock, writeWithResponse: 1 as unknown as boolean })).toThrow(UsageError);
+    expect(() => createMockLinkPair({ clock, indicate: 'yes' as unknown as boolean })).toThrow(UsageError);
+  });
+});
+
 describe('mock link: stats', () => {
   it('counts messages, bytes, framed bytes on the air and GATT operations per direction', async () => {
     const { pair, run } = setup({ mtu: 23 });
@@ -276,6 +338,7 @@ describe('mock link: stats', () => {
       messageBytes: total,
       airBytes: total + 2 * sizes.length,
       gattOps: sizes.reduce((s, n) => s + chunkCount(n, 20), 0),
+      acks: 0,
       delivered: sizes.length,
       dropped: 0,
       chunksDropped: 0,

@@ -10,6 +10,13 @@
  * arrived) cannot make that same event. It arrives `extraLatencyMs` after leaving, which models a
  * relay between the radios. Chunks leave in the order they were handed over (ATT is sequential),
  * so per-direction order is preserved.
+ *
+ * A direction may be *acknowledged* (ATT Write Request answered by a Write Response, or Handle
+ * Value Indication answered by a Confirmation: Core v5.4 Vol 3 Part F §3.4.5.1, §3.4.7.2): then
+ * only one chunk is outstanding at a time. The receiver's acknowledgement takes a packet slot in
+ * the other direction at the first event strictly after the chunk landed, and the next chunk
+ * leaves at the first event strictly after the acknowledgement landed (§3.3.2: one request and
+ * one indication outstanding per bearer). So an acknowledged chunk costs two events, not one.
  */
 
 import type { Clock, TimerHandle } from '../clock.js';
@@ -29,9 +36,9 @@ export function nextEventAfterMs(timing: AirTiming, timeMs: number): number {
   return anchorMs + (Math.floor((timeMs - anchorMs) / connectionIntervalMs) + 1) * connectionIntervalMs;
 }
 
-/** A chunk on the air. */
+/** A chunk on the air, or (chunk null) an acknowledgement travelling back to a sender. */
 interface InFlight {
-  readonly chunk: Uint8Array;
+  readonly chunk: Uint8Array | null;
   readonly arriveMs: number;
   /** Runs right after the chunk is delivered (e.g. resolves the sender's write). */
   readonly onArrived: (() => void) | undefined;
@@ -43,21 +50,41 @@ interface SlotState {
   used: number;
 }
 
+/**
+ * How the receiver acknowledges an acknowledged direction's chunk: it sends the acknowledgement
+ * (on the other direction's radio) and calls `released` when it reaches the sender.
+ */
+export type Acknowledge = (released: () => void) => void;
+
+/** A chunk handed over but not yet on the air (acknowledged directions only). */
+interface Waiting {
+  readonly chunk: Uint8Array;
+  readonly onArrived: (() => void) | undefined;
+}
+
 /** One direction of a mock BLE connection. */
 export class AirChannel {
   readonly #clock: Clock;
   readonly #timing: AirTiming;
   readonly #deliver: (chunk: Uint8Array) => void;
+  readonly #acknowledge: Acknowledge | undefined;
   #slots: SlotState = { eventIndex: 0, used: 0 };
   #queue: InFlight[] = [];
+  /** Acknowledged direction: chunks waiting for the outstanding one's acknowledgement. */
+  #waiting: Waiting[] = [];
+  #outstanding = false;
   #timer: TimerHandle | undefined;
   #dead = false;
 
-  /** `deliver` receives each chunk at its arrival time, in order. */
-  constructor(clock: Clock, timing: AirTiming, deliver: (chunk: Uint8Array) => void) {
+  /**
+   * `deliver` receives each chunk at its arrival time, in order. With `acknowledge`, the
+   * direction is acknowledged (see the module comment).
+   */
+  constructor(clock: Clock, timing: AirTiming, deliver: (chunk: Uint8Array) => void, acknowledge?: Acknowledge) {
     this.#clock = clock;
     this.#timing = timing;
     this.#deliver = deliver;
+    this.#acknowledge = acknowledge;
   }
 
   /** Whether the radio has stopped (link closed or lost): nothing more is delivered. */
@@ -67,30 +94,50 @@ export class AirChannel {
 
   /** Chunks handed to the radio and not yet delivered. */
   get inFlight(): number {
-    return this.#queue.length;
+    return this.#queue.filter((f) => f.chunk !== null).length + this.#waiting.length;
   }
 
   /**
-   * Arrival time of the last of `n` chunks if they were handed over now, without reserving
-   * anything. Used to time a send whose bytes an adversary swallowed.
+   * When `n` chunks handed over now would be done (landed; acknowledged, on an acknowledged
+   * direction), without reserving anything. Times a send whose bytes an adversary swallowed; on
+   * an acknowledged direction it ignores chunks already waiting and the other direction's load.
    */
   plan(n: number): number {
     const slots = { ...this.#slots };
-    let departMs = this.#clock.now();
-    for (let i = 0; i < n; i++) departMs = this.#allocate(slots);
-    return departMs + this.#timing.extraLatencyMs;
+    const { extraLatencyMs } = this.#timing;
+    const nowMs = this.#clock.now();
+    let doneMs = nowMs;
+    for (let i = 0; i < n; i++) {
+      // Unacknowledged chunks queue from now; an acknowledged one waits for its predecessor's acknowledgement.
+      const arriveMs = this.#allocate(slots, this.#acknowledge ? doneMs : nowMs) + extraLatencyMs;
+      doneMs = this.#acknowledge ? nextEventAfterMs(this.#timing, arriveMs) + extraLatencyMs : arriveMs;
+    }
+    return doneMs;
   }
 
   /**
-   * Hands chunks to the radio now. `onLastArrived` runs right after the last one is delivered;
-   * never if the radio dies first. Does nothing on a dead radio.
+   * Hands chunks to the radio now. `onLastArrived` runs right after the last one is delivered
+   * (acknowledged direction: right after its acknowledgement reached the sender); never if the
+   * radio dies first. Does nothing on a dead radio.
    */
   transmit(chunks: readonly Uint8Array[], onLastArrived?: () => void): void {
     if (this.#dead) return;
     chunks.forEach((chunk, i) => {
-      const arriveMs = this.#allocate(this.#slots) + this.#timing.extraLatencyMs;
-      this.#queue.push({ chunk, arriveMs, onArrived: i === chunks.length - 1 ? onLastArrived : undefined });
+      const onArrived = i === chunks.length - 1 ? onLastArrived : undefined;
+      if (this.#acknowledge) this.#waiting.push({ chunk, onArrived });
+      else this.#queue.push({ chunk, arriveMs: this.#allocate(this.#slots) + this.#timing.extraLatencyMs, onArrived });
     });
+    if (this.#acknowledge) this.#launch();
+    this.#arm();
+  }
+
+  /**
+   * Puts an acknowledgement for the other direction on the air now (it takes a packet slot like
+   * a chunk); `onArrived` runs when it lands. Does nothing on a dead radio.
+   */
+  transmitAck(onArrived: () => void): void {
+    if (this.#dead) return;
+    this.#queue.push({ chunk: null, arriveMs: this.#allocate(this.#slots) + this.#timing.extraLatencyMs, onArrived });
     this.#arm();
   }
 
@@ -98,14 +145,32 @@ export class AirChannel {
   kill(): void {
     this.#dead = true;
     this.#queue = [];
+    this.#waiting = [];
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
-  /** Reserves a slot in the first event strictly after now with room left; returns its time. */
-  #allocate(slots: SlotState): number {
+  /** Acknowledged direction: puts the next waiting chunk on the air unless one is outstanding. */
+  #launch(): void {
+    const next = this.#outstanding ? undefined : this.#waiting.shift();
+    if (next === undefined) return;
+    this.#outstanding = true;
+    this.#queue.push({ chunk: next.chunk, arriveMs: this.#allocate(this.#slots) + this.#timing.extraLatencyMs, onArrived: next.onArrived });
+  }
+
+  /** The outstanding chunk's acknowledgement reached the sender: its write is done, the next may go. */
+  #released(onArrived: (() => void) | undefined): void {
+    if (this.#dead) return;
+    this.#outstanding = false;
+    onArrived?.();
+    this.#launch();
+    this.#arm();
+  }
+
+  /** Reserves a slot in the first event strictly after `fromMs` (default now) with room left; returns its time. */
+  #allocate(slots: SlotState, fromMs = this.#clock.now()): number {
     const { anchorMs, connectionIntervalMs, packetsPerEvent } = this.#timing;
-    let k = Math.floor((this.#clock.now() - anchorMs) / connectionIntervalMs) + 1;
+    let k = Math.floor((fromMs - anchorMs) / connectionIntervalMs) + 1;
     if (k < slots.eventIndex) k = slots.eventIndex;
     if (k === slots.eventIndex && slots.used >= packetsPerEvent) k += 1;
     if (k !== slots.eventIndex) {
@@ -131,8 +196,14 @@ export class AirChannel {
       const head = this.#queue[0];
       if (head === undefined || head.arriveMs > nowMs) break;
       this.#queue.shift();
+      if (head.chunk === null) {
+        head.onArrived?.();
+        continue;
+      }
       this.#deliver(head.chunk);
-      if (!this.#dead) head.onArrived?.();
+      if (this.#dead) break;
+      if (this.#acknowledge) this.#acknowledge(() => this.#released(head.onArrived));
+      else head.onArrived?.();
     }
     this.#arm();
   }

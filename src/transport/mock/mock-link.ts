@@ -96,9 +96,10 @@ class MockConnection implements MockLinkPair {
     };
     this.phone = new MockEnd('phone', wiring);
     this.vehicle = new MockEnd('vehicle', wiring);
+    const acked = (on: boolean, back: Direction) => (on ? (released: () => void) => this.#acknowledge(back, released) : undefined);
     this.#air = {
-      toVehicle: new AirChannel(clock, this.timing, (c) => this.#onChunk('toVehicle', c)),
-      toPhone: new AirChannel(clock, this.timing, (c) => this.#onChunk('toPhone', c)),
+      toVehicle: new AirChannel(clock, this.timing, (c) => this.#onChunk('toVehicle', c), acked(this.#o.writeWithResponse, 'toPhone')),
+      toPhone: new AirChannel(clock, this.timing, (c) => this.#onChunk('toPhone', c), acked(this.#o.indicate, 'toVehicle')),
     };
     const receiver = (): Receiver => ({
       reassembler: new Reassembler({
@@ -244,6 +245,16 @@ class MockConnection implements MockLinkPair {
     stats.gattOps += chunks.length;
     for (const chunk of chunks) stats.airBytes += chunk.length;
     air.transmit(chunks, onLastArrived);
+  }
+
+  /**
+   * The receiver's ATT layer acknowledges a chunk that landed (Write Response or Confirmation),
+   * before any attacker hook or reassembly: the link layer got it whatever happens next.
+   */
+  #acknowledge(back: Direction, released: () => void): void {
+    this.stats.of(back).acks += 1;
+    this.#trace({ type: 'ack', direction: back });
+    this.#air[back].transmitAck(released);
   }
 
   /** A chunk lands at the receiving end: chunk adversary, then the reassembler. */

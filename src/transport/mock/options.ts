@@ -64,6 +64,17 @@ export interface MockLinkOptions {
   packetsPerEvent?: number;
   /** Extra one-way latency added to every chunk, in ms (a relay between the radios). Default 0. */
   extraLatencyMs?: number;
+  /**
+   * The phone writes with response (ATT Write Request): every phone → vehicle chunk waits for the
+   * vehicle's Write Response, which costs a packet and a connection event. Default false (Write
+   * Command), the mock's behaviour before acknowledgements were modelled.
+   */
+  writeWithResponse?: boolean;
+  /**
+   * The vehicle indicates (ATT Handle Value Indication): every vehicle → phone chunk waits for the
+   * phone's Confirmation. Default false (notifications).
+   */
+  indicate?: boolean;
   /** Largest message either end may send, in bytes. Default MAX_MESSAGE_BYTES. */
   maxMessageBytes?: number;
   /** Messages an end queues while nobody receives before the link fails. Default MAX_QUEUED_MESSAGES. */
@@ -90,6 +101,8 @@ export interface ResolvedMockLinkOptions {
   readonly connectionIntervalMs: number;
   readonly packetsPerEvent: number;
   readonly extraLatencyMs: number;
+  readonly writeWithResponse: boolean;
+  readonly indicate: boolean;
   readonly maxMessageBytes: number;
   readonly maxQueuedMessages: number;
   readonly interChunkTimeoutMs: number;
@@ -113,6 +126,12 @@ function num(value: unknown, field: string, fallback: number, rule: string, ok: 
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) bad(field, rule);
   return value;
+}
+
+/** Checks an optional boolean option. */
+function flag(value: unknown, field: string): boolean {
+  if (value !== undefined && typeof value !== 'boolean') bad(field, 'a boolean');
+  return value === true;
 }
 
 /** Checks an optional function option. */
@@ -190,6 +209,8 @@ export function resolveMockLinkOptions(options: MockLinkOptions): ResolvedMockLi
       Number.isSafeInteger(n) && n >= 1,
     ),
     extraLatencyMs: num(options.extraLatencyMs, 'extraLatencyMs', 0, 'a number ≥ 0', (n) => n >= 0),
+    writeWithResponse: flag(options.writeWithResponse, 'writeWithResponse'),
+    indicate: flag(options.indicate, 'indicate'),
     maxMessageBytes: num(
       options.maxMessageBytes,
       'maxMessageBytes',

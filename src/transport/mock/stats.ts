@@ -15,6 +15,8 @@ export interface MockDirectionStats {
   airBytes: number;
   /** GATT writes or notifications handed to the radio (one per chunk). */
   gattOps: number;
+  /** ATT acknowledgements sent this way for the other direction's chunks: Write Responses (to the phone) or Confirmations (to the vehicle). */
+  acks: number;
   /** Whole messages reassembled and handed to the receiving end. */
   delivered: number;
   /** Messages the message-level adversary swallowed entirely. */
@@ -48,6 +50,7 @@ export type MockTraceType =
   | 'inject-chunk'
   | 'chunk'
   | 'chunk-drop'
+  | 'ack'
   | 'message'
   | 'reassembly-error'
   | 'close'
@@ -72,6 +75,7 @@ function zero(): MockDirectionStats {
     messageBytes: 0,
     airBytes: 0,
     gattOps: 0,
+    acks: 0,
     delivered: 0,
     dropped: 0,
     chunksDropped: 0,
