@@ -234,7 +234,7 @@ const RECIPES: Record<FloorName, Recipe> = {
     crypto.aeadSeal(c.key, c.nonce, c.fastBody, c.aad);
     crypto.sha256(c.h3FastInput);
     return crypto.aeadOpen(c.key, c.nonce, s.sealedResult, c.aad) !== null;
-  },,
+  },
   // The phone's ephemeral is precomputed as on the other paths (not counted).
   'phone-resume': (c, s) => {
     const { crypto } = c;
