@@ -37,7 +37,6 @@ export interface FlowSpec {
 export const FLOW_SPECS: readonly FlowSpec[] = [
   { name: 'unlock-full', path: 'full', request: { id: COMMAND.unlock }, options: { forceFull: true }, vehicleFloor: 'vehicle-full', phoneFloor: 'phone-full' },
   { name: 'unlock-fast', path: 'fast', request: { id: COMMAND.unlock }, options: { resume: 'off' }, vehicleFloor: 'vehicle-fast', phoneFloor: 'phone-fast' },
-  { name: 'unlock-resume', path: 'resume', request: { id: COMMAND.unlock }, options: { resume: 'auto' }, vehicleFloor: 'vehicle-resume', phoneFloor: 'phone-resume' },
   { name: 'start', path: 'full', request: { id: COMMAND.start, userPresent: true }, options: {}, vehicleFloor: 'vehicle-full', phoneFloor: 'phone-full' },
 ];
 
