@@ -335,7 +335,8 @@ describe('dkey end to end over the loopback socket', () => {
     chmodSync(join(work, 'open'), 0o755);
     const r = await dkey(['doctor', '--store', join(work, 'open'), '--json']);
     const checks = JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; detail: string }>;
-    expect(checks.map((c) => c.name)).toEqual(['node', '@abandonware/noble', '@abandonware/bleno', 'permissions', 'bluetoothd', 'store']);
+    expect(checks.map((c) => c.name)).toEqual(['node', '@abandonware/noble', '@abandonware/bleno', 'permissions', 'bluetoothd', 'sqlite', 'store']);
+    expect(checks.find((c) => c.name === 'sqlite')).toMatchObject({ ok: true, detail: 'better-sqlite3 loads' });
     expect(checks.find((c) => c.name === 'store')).toMatchObject({ ok: false, detail: expect.stringMatching(/chmod 700/) });
     expect(r.code).toBe(5);
   });
