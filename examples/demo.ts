@@ -25,6 +25,8 @@ import { DigitalKeyError } from '../src/errors.js';
 
 const DATA_DIR = join(process.cwd(), '.demo-data');
 const DAY_MS = 86_400_000;
+/** Connection interval of every link in the demo, ms. */
+const INTERVAL_MS = 15;
 
 async function main(): Promise<void> {
   rmSync(DATA_DIR, { recursive: true, force: true });
@@ -59,7 +61,7 @@ async function main(): Promise<void> {
 
   /** Runs one exchange on a fresh link and prints what crossed the air. */
   async function step<T>(title: string, f: (pair: MockLinkPair) => Promise<T>, adversary?: Adversary): Promise<T | DigitalKeyError> {
-    const pair = createMockLinkPair({ clock, mtu: 185, connectionIntervalMs: 15, ...(adversary ? { adversary } : {}) });
+    const pair = createMockLinkPair({ clock, mtu: 185, connectionIntervalMs: INTERVAL_MS, ...(adversary ? { adversary } : {}) });
     const served = vehicle.serve(pair.vehicle);
     const t0 = clock.now();
     const out = await run(f(pair).catch((e: unknown) => e as DigitalKeyError));
@@ -70,7 +72,9 @@ async function main(): Promise<void> {
     const bytes = s.toVehicle.airBytes + s.toPhone.airBytes;
     // A clear REJECTED is unauthenticated, so the phone flags that it cannot prove nothing ran.
     const verdict = out instanceof DigitalKeyError ? `refused: ${out.code}${out.mayHaveSucceeded ? ' (unauthenticated answer: mayHaveSucceeded)' : ''}` : 'ok';
-    console.log(`  ▸ ${title}\n      ${msgs} messages, ${bytes} bytes on air, ${(t1 - t0).toFixed(1)} ms simulated → ${verdict}`);
+    // The mock link moves data only at connection events, one every 15 ms from the subscription.
+    const events = Math.round((t1 - t0) / INTERVAL_MS);
+    console.log(`  ▸ ${title}\n      ${msgs} messages, ${bytes} bytes on air, ${(t1 - t0).toFixed(1)} ms simulated = ${events} connection events → ${verdict}`);
     return out;
   }
 
@@ -90,8 +94,12 @@ async function main(): Promise<void> {
   };
   await step('unlock', async (p) => summarize(await owner.connect(p.phone, vehicleId, { id: COMMAND.unlock })), capture);
 
-  header('3. Lock — fast path: single-use ticket, fresh ECDH, no signature');
-  await step('lock', async (p) => summarize(await owner.connect(p.phone, vehicleId, { id: COMMAND.lock })));
+  header('3. Lock — fast path: single-use ticket, fresh ECDH, no signature (waits for the Challenge)');
+  await step('lock', async (p) => summarize(await owner.connect(p.phone, vehicleId, { id: COMMAND.lock }, { resume: 'off' })));
+
+  header('3b. Unlock — resumed: the ticket rides the first message, sent right after subscribing');
+  console.log("  (the car's Challenge crosses it in the same connection event; its ephemeral keys the answer)");
+  await step('resumed unlock', async (p) => summarize(await owner.connect(p.phone, vehicleId, { id: COMMAND.unlock })));
 
   header('4. Start — needs the full path and the user present');
   await step('start without user presence', (p) => owner.command(p.phone, vehicleId, { id: COMMAND.start }));

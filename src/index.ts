@@ -41,6 +41,8 @@ export type { CommandHandler, CommandContext } from './vehicle/run-handler.js';
 export type { LinkInfo } from './vehicle/connection.js';
 export { Phone, PhoneSession, expectOk, type CommandRequest, type CommandResult, type PhoneOptions, type ConnectOptions } from './phone/phone.js';
 export { PhoneStore, type PairedVehicle, type StoredTicket } from './phone/store.js';
+export { DEFAULT_RESUME_COMMANDS, type ResumeMode } from './phone/resume.js';
+export { RESUME_WINDOW_MS, RESUME_MAX_TICKET_AGE_MS } from './protocol/resume.js';
 export { makePairingRecord, type PairingWindowOptions } from './vehicle/pairing.js';
 export type { PairOptions } from './phone/pairing.js';
 export type { PhonePairOptions, ShareOptions } from './phone/phone.js';

@@ -32,6 +32,8 @@ import { decodeGrant, decodeShareBundle, encodeShareBundle, issueGrant, type Iss
 import { decodeMessage, encodeMessage } from '../wire/schema.js';
 import type { PairedVehicle, PhoneStore, StoredTicket } from './store.js';
 import { pairWithCode, type PairOptions } from './pairing.js';
+import { DEFAULT_RESUME_COMMANDS, resumeAgeMs, type ResumeMode } from './resume.js';
+import { abandonResume, completeResume, createResumeAuth, type ResumeSent } from '../protocol/resume.js';
 import { abortableLink, asAbortError, checkAborted } from './session-abort.js';
 import { OwnerApi, toMs, type AuditEntry, type KeyEntry, type OwnerCallOptions, type ReadAuditOptions } from './session-owner.js';
 
@@ -97,12 +99,24 @@ export interface PhoneOptions {
   responseTimeoutMs?: number;
   /** Commands that always use the full path and a fresh challenge (default: start). */
   fullPathCommands?: number[];
+  /**
+   * Commands this phone sends on the resume path when it holds a young enough ticket (default:
+   * unlock, lock, trunk). The vehicle's own resume policy decides too: a command it does not let
+   * resume falls back to the full path on the same connection.
+   */
+  resumeCommands?: number[];
 }
 
 /** Options of {@link Phone.connect}. */
 export interface ConnectOptions {
   /** Skip the ticket even if one is held. */
   forceFull?: boolean;
+  /**
+   * Resumption (docs/PROTOCOL.md §14): `auto` (default) sends the command right after
+   * subscribing when a young ticket is held and the command may resume, two connection events
+   * to the result; `off` waits for the Challenge as before.
+   */
+  resume?: ResumeMode;
   /**
    * Cancels the handshake, and any later wait on the session it opens (owner calls, `send`):
    * they reject with AbortError, with `mayHaveSucceeded` once the command has left the phone.
@@ -120,6 +134,7 @@ export class Phone {
   readonly keyId: Uint8Array;
   readonly responseTimeoutMs: number;
   private readonly fullPathCommands: Set<number>;
+  private readonly resumeCommands: Set<number>;
   /** Request ids of commands whose outcome is unknown, by vehicle and command (see CommandRequest.requestId). */
   private readonly uncertain = new Map<string, { requestId: Uint8Array; data: string; atMs: number }>();
   private pendingWrites: Promise<void> = Promise.resolve();
@@ -132,6 +147,7 @@ export class Phone {
     this.keyId = keyIdOf(this.crypto, options.signer.publicKey);
     this.responseTimeoutMs = options.responseTimeoutMs ?? 5_000;
     this.fullPathCommands = new Set(options.fullPathCommands ?? [COMMAND.start]);
+    this.resumeCommands = new Set(options.resumeCommands ?? DEFAULT_RESUME_COMMANDS);
   }
 
   /** This phone's public key (give it to the vehicle's owner to enroll or to a grant issuer). */
@@ -170,7 +186,9 @@ export class Phone {
 
   /**
    * Runs the handshake on `link` with `first` as the command carried in the Auth, and returns
-   * the open session with that command's result. Three messages from subscription to result.
+   * the open session with that command's result. Three messages from subscription to result, or
+   * two connection events on the resume path (a young ticket and a resumable command, see
+   * {@link ConnectOptions.resume}).
    */
   async connect(link: Link, vehicleId: Uint8Array, request: CommandRequest, options: ConnectOptions = {}): Promise<PhoneSession> {
     // Every wait below (msg 1, the Auth's send, the Result) honours the signal.
@@ -183,12 +201,14 @@ export class Phone {
     const forceFull = options.forceFull === true || this.fullPathCommands.has(first.id);
     const ticket = forceFull ? null : await this.store.takeTicket(vehicleId);
     const live = ticket && ticket.expiresAt > this.clock.now() ? ticket : null;
+    const resume = live && options.resume !== 'off' ? this.startResume(vehicle, live, first) : null;
     // Full path ahead: do its challenge-independent work while the radio brings msg 1.
     const pre = live ? undefined : precomputeFullAuth(this.crypto, vehicle);
-    const challenge = await this.receiveChallenge(link, vehicle, options.signal);
+    const challenge = resume ? null : await this.receiveChallenge(link, vehicle, options.signal);
     const session = new PhoneSession(this, link, vehicle);
     try {
-      await session.handshake(challenge, first, live, pre, options.signal);
+      if (resume) await session.resume(resume, first, live!, options.signal);
+      else await session.handshake(challenge!, first, live, pre, options.signal);
     } catch (e) {
       this.settleRequest(vehicleId, first, e instanceof DigitalKeyError && e.mayHaveSucceeded);
       // Free the vehicle's link slot at once rather than leaving it to its idle timeout.
@@ -288,6 +308,13 @@ export class Phone {
     return this.command(link, vehicleId, { id: COMMAND.unlock }, options);
   }
 
+  /** The ResumeAuth for this ticket and command, or null when either may not resume (src/phone/resume.ts). */
+  private startResume(vehicle: PairedVehicle, ticket: StoredTicket, first: CommandRequest): { state: ResumeSent; bytes: Uint8Array } | null {
+    if (!this.resumeCommands.has(first.id) || this.fullPathCommands.has(first.id)) return null;
+    const age = resumeAgeMs(ticket, this.clock.now());
+    return age === null ? null : createResumeAuth(this.crypto, vehicle, ticket, Phone.toCommand(first), age);
+  }
+
   /** @internal Receives msg 1, telling a BUSY vehicle apart. */
   async receiveChallenge(link: Link, vehicle: PairedVehicle, signal?: AbortSignal): Promise<Challenged> {
     const bytes = await link.receive({ timeoutMs: this.responseTimeoutMs, signal });
@@ -354,7 +381,7 @@ export class Phone {
 export class PhoneSession {
   private channel: Channel | null = null;
   /** Which path the latest handshake took. */
-  path: 'full' | 'fast' = 'full';
+  path: 'full' | 'fast' | 'resume' = 'full';
   /** Result of the command carried in the latest handshake. */
   firstResult!: CommandResult;
 
@@ -457,7 +484,7 @@ export class PhoneSession {
     pre: FullAuthPrecomputed | undefined,
     signal?: AbortSignal,
   ): Promise<void> {
-    const { crypto, store, clock } = this.phone;
+    const { crypto } = this.phone;
     const command = Phone.toCommand(first);
     let outcome: HandshakeOutcome | null = null;
     if (ticket) {
@@ -483,12 +510,41 @@ export class PhoneSession {
       outcome = this.consume(state, await this.receive(true, signal));
       this.path = 'full';
     }
+    this.settle(outcome, ticket);
+  }
+
+  /**
+   * @internal The resume path (docs/PROTOCOL.md §14): the ResumeAuth leaves right after
+   * subscribing; the Challenge the vehicle sent meanwhile gives the keys for its answer. On
+   * RETRY_FULL, a signed full Auth follows on that same Challenge.
+   */
+  async resume(sent: { state: ResumeSent; bytes: Uint8Array }, first: CommandRequest, ticket: StoredTicket, signal?: AbortSignal): Promise<void> {
+    wipe(ticket.resumptionSecret);
+    let challenge: Challenged;
+    try {
+      await this.sendFrame(sent.bytes, true);
+      challenge = await this.phone.receiveChallenge(this.link, this.vehicle, signal);
+    } catch (e) {
+      abandonResume(sent.state);
+      throw afterSend(e);
+    }
+    const awaiting = completeResume(this.phone.crypto, sent.state, challenge);
+    const outcome = this.consume(awaiting, await this.receive(true, signal));
+    this.path = 'resume';
+    if (outcome.kind === 'clear' && outcome.status === STATUS.retryFull) return this.handshake(challenge, first, null, undefined, signal);
+    this.settle(outcome, ticket);
+  }
+
+  /** The handshake's outcome: the session and its first result, then the next ticket filed after it. */
+  private settle(outcome: HandshakeOutcome, ticket: StoredTicket | null): void {
+    const { store, clock } = this.phone;
     if (outcome.kind === 'clear') throw clearStatusError(outcome.status, 'the vehicle refused this key');
     this.channel = outcome.channel;
     this.firstResult = toResult(outcome.result);
     // The result is the app's; the bookkeeping below runs after it (connect awaits it first).
-    // As on the vehicle, a ticket made on the fast path keeps its predecessor's expiry.
-    const next = { ...outcome.ticket, expiresAt: Math.min(ticket && this.path === 'fast' ? ticket.expiresAt : Infinity, clock.now() + TICKET_LIFETIME_MS) };
+    // As on the vehicle, a ticket made on a ticket path keeps its predecessor's expiry.
+    const expiresAt = Math.min(ticket && this.path !== 'full' ? ticket.expiresAt : Infinity, clock.now() + TICKET_LIFETIME_MS);
+    const next = { ...outcome.ticket, expiresAt, receivedAt: clock.now() };
     this.phone.afterResult(async () => {
       await store.putTicket(this.vehicle.vehicleId, next);
       if (this.vehicle.grants) {

@@ -7,7 +7,7 @@
  * (docs/STORAGE.md): tickets are secrets.
  */
 import { fromHex, toHex } from '../crypto/bytes.js';
-import { encodeRecord, hexField, num, optHex, optHexList, parseRecord, str } from '../store/json-record.js';
+import { encodeRecord, hexField, num, optHex, optHexList, optNum, parseRecord, str } from '../store/json-record.js';
 import type { Vault } from '../store/vault.js';
 
 /** A vehicle this phone can open. */
@@ -26,6 +26,8 @@ export interface StoredTicket {
   ticketId: Uint8Array;
   resumptionSecret: Uint8Array;
   expiresAt: number;
+  /** When the phone received it, on the phone's clock: its age rides in a ResumeAuth (docs/PROTOCOL.md §14). */
+  receivedAt?: number;
 }
 
 
@@ -76,12 +78,15 @@ export class PhoneStore {
     const bytes = await this.vault.get(name);
     if (!bytes) return null;
     await this.vault.delete(name);
-    return parseRecord(bytes, 'phone', name, (j) => ({ ticketId: hexField(j, 'ticketId'), resumptionSecret: hexField(j, 'resumptionSecret'), expiresAt: num(j, 'expiresAt') }));
+    return parseRecord(bytes, 'phone', name, (j) => {
+      const receivedAt = optNum(j, 'receivedAt');
+      return { ticketId: hexField(j, 'ticketId'), resumptionSecret: hexField(j, 'resumptionSecret'), expiresAt: num(j, 'expiresAt'), ...(receivedAt !== undefined ? { receivedAt } : {}) };
+    });
   }
 
   /** Files the vehicle's next ticket. */
   async putTicket(vehicleId: Uint8Array, t: StoredTicket): Promise<void> {
-    const json = { ticketId: toHex(t.ticketId), resumptionSecret: toHex(t.resumptionSecret), expiresAt: t.expiresAt };
+    const json = { ticketId: toHex(t.ticketId), resumptionSecret: toHex(t.resumptionSecret), expiresAt: t.expiresAt, receivedAt: t.receivedAt };
     await this.vault.put(`t.${toHex(vehicleId)}`, encodeRecord(json));
   }
 }

@@ -79,7 +79,7 @@ export interface Signing {
  */
 export interface AwaitingResult {
   stage: 'sent';
-  path: 'full' | 'fast';
+  path: 'full' | 'fast' | 'resume';
   keys: SessionKeys;
 }
 

@@ -182,8 +182,8 @@ export function openFastAuth(
   return { path: 'fast', command, h2, sealed: auth.sealed, keys };
 }
 
-/** Session keys (and the next ticket) from an authenticated Auth. */
-export function finishHandshake(crypto: CryptoProvider, opened: OpenedFullAuth | OpenedFastAuth): SessionKeys {
+/** Session keys (and the next ticket) from an authenticated Auth (or ResumeAuth, src/protocol/resume.ts). */
+export function finishHandshake(crypto: CryptoProvider, opened: Pick<OpenedFullAuth, 'h2' | 'sealed' | 'keys'>): SessionKeys {
   return deriveSessionKeys(crypto, sessionHash(crypto, opened.h2, opened.sealed), opened.keys.chain);
 }
 

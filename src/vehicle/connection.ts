@@ -29,6 +29,8 @@ import { Refusal, errorCode } from './refusal.js';
 import { PairingWindows } from './pairing.js';
 import { sealTicketSecret, unsealTicketSecret } from './identity.js';
 import { admitCommand, fitResult, runPolicyHooks } from './dispatch.js';
+import { decodeResumeAuth, type OpenedResumeAuth, type ResumeAuthMsg } from '../protocol/resume.js';
+import { openResume } from './resume.js';
 
 /** Facts about the radio link that policies may use. */
 export interface LinkInfo {
@@ -38,7 +40,7 @@ export interface LinkInfo {
 
 /** An authenticated Auth: the opened message, the key, and the ticket it used (fast path). */
 interface Authenticated {
-  opened: OpenedFullAuth | OpenedFastAuth;
+  opened: OpenedFullAuth | OpenedFastAuth | OpenedResumeAuth;
   key: KeyRecord;
   receivedAt: number;
   previous: TicketRecord | null;
@@ -56,7 +58,9 @@ interface AuthGate {
 interface Established {
   channel: Channel;
   key: KeyRecord;
+  /** Policies and handlers see a resumed session as `fast` (a ticket path); the audit says `resume`. */
   path: 'full' | 'fast';
+  resumed?: boolean;
 }
 
 /** @internal Drives one link. */
@@ -167,6 +171,14 @@ export class Connection {
         return { pairStart: bytes };
       }
       if (!gate.arrived()) return 'busy';
+      const resume = decodeResumeAuth(bytes);
+      if (resume) {
+        const resumed = await this.openResume(state, resume, receivedAt);
+        if (resumed) return resumed;
+        await this.sendClear(STATUS.retryFull);
+        gate.waiting();
+        continue;
+      }
       const auth = consumeAuth(state, bytes);
       if (auth.ticketId !== undefined) {
         const fast = await this.openFast(state, auth, receivedAt);
@@ -198,6 +210,14 @@ export class Connection {
     if (opened && key && ticket) return { opened, key, receivedAt, previous: ticket };
     const detail = !ticket ? 'TICKET_UNKNOWN' : secret === null && key ? 'TICKET_UNSEALABLE' : 'TICKET_INVALID';
     await this.vehicle.audit({ timeMs: receivedAt, path: 'fast', outcome: 'RETRY_FULL', detail });
+    return null;
+  }
+
+  /** The resume path (src/vehicle/resume.ts): authenticated, or audited as a miss (RETRY_FULL follows). */
+  private async openResume(state: VehicleHandshake, msg: ResumeAuthMsg, receivedAt: number): Promise<Authenticated | null> {
+    const out = await openResume(this.vehicle, state, msg);
+    if (!('miss' in out)) return { ...out, receivedAt };
+    await this.vehicle.audit({ timeMs: receivedAt, path: 'resume', outcome: 'RETRY_FULL', detail: out.miss });
     return null;
   }
 
@@ -233,18 +253,19 @@ export class Connection {
    * gives at most `maxTicketRenewals` + 1 fast sessions, within TICKET_LIFETIME_MS of the last
    * signed full handshake; then only a full handshake gets a new ticket.
    */
-  private establish(opened: OpenedFullAuth | OpenedFastAuth, key: KeyRecord, previous: TicketRecord | null): { established: Established; ticket: TicketRecord | null } {
+  private establish(opened: Authenticated['opened'], key: KeyRecord, previous: TicketRecord | null): { established: Established; ticket: TicketRecord | null } {
     const { crypto, clock } = this.cfg;
     const keys = finishHandshake(crypto, opened);
     const renewalsLeft = previous ? previous.renewalsLeft - 1 : this.cfg.maxTicketRenewals;
     const expiresAt = Math.min(previous?.expiresAt ?? Number.POSITIVE_INFINITY, clock.now() + TICKET_LIFETIME_MS);
     const ticket =
       renewalsLeft >= 0
-        ? { ticketId: keys.ticketId, keyId: key.keyId, sealedSecret: sealTicketSecret(crypto, this.vehicle.ticketSealKey, keys.ticketId, key.keyId, keys.resumptionSecret), expiresAt, renewalsLeft }
+        ? { ticketId: keys.ticketId, keyId: key.keyId, sealedSecret: sealTicketSecret(crypto, this.vehicle.ticketSealKey, keys.ticketId, key.keyId, keys.resumptionSecret, Math.floor(this.vehicle.now())), expiresAt, renewalsLeft }
         : null;
     wipe(keys.resumptionSecret);
     this.keyIdHex = toHex(key.keyId);
-    return { established: { channel: createChannel('vehicle', keys), key, path: opened.path }, ticket };
+    const path = opened.path === 'full' ? 'full' : 'fast';
+    return { established: { channel: createChannel('vehicle', keys), key, path, resumed: opened.path === 'resume' }, ticket };
   }
 
   /** Serves commands on an established session. Returns true if the phone asked for a new challenge. */
@@ -279,7 +300,7 @@ export class Connection {
     const step = await this.vehicle.exclusive(() => admitCommand(this.vehicle, this.link, s, command, { policy, hooks, inHandshake, challengeToAuthMs }));
     // A started handler's outcome is already in the request memory (requests.ts) when it arrives.
     const outcome = fitResult('run' in step ? await step.run : step);
-    await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: toHex(s.key.keyId), command: command.id, path: s.path, outcome: STATUS_NAME[outcome.status] ?? String(outcome.status), detail: outcome.detail });
+    await this.vehicle.audit({ timeMs: this.cfg.clock.now(), keyId: toHex(s.key.keyId), command: command.id, path: s.resumed ? 'resume' : s.path, outcome: STATUS_NAME[outcome.status] ?? String(outcome.status), detail: outcome.detail });
     return outcome.data ? { status: outcome.status, data: outcome.data } : { status: outcome.status };
   }
 

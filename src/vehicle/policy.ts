@@ -21,6 +21,13 @@ export interface CommandPolicy {
   minRssiDbm?: number;
   /** Require the integrator's proximity check (UWB / Channel Sounding ranging) to pass. */
   requireProximity?: boolean;
+  /**
+   * May ride a ResumeAuth, which the vehicle answers before any fresh challenge of its own
+   * (docs/PROTOCOL.md §14). Default: true for unlock, lock and trunk, false for every other
+   * command. Never honoured for `start`, management, or a command that requires the full path
+   * or has a relay bound (src/vehicle/resume.ts).
+   */
+  allowResume?: boolean;
 }
 
 /** The policy applied when the integrator configures none: `start` is the guarded command. */

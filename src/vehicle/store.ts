@@ -97,7 +97,7 @@ export interface AuditEvent {
    */
   claimedKeyId?: string;
   command?: number;
-  path?: 'full' | 'fast' | 'pairing' | 'admin';
+  path?: 'full' | 'fast' | 'resume' | 'pairing' | 'admin';
   /** Outcome: `OK`, `EXECUTED`, or a status / rejection name. */
   outcome: string;
   /** Internal reason (never sent to the phone), e.g. `UNKNOWN_KEY`, `BAD_SIGNATURE`. */

@@ -27,7 +27,7 @@ export const LATENCY_MTU = 185;
 export interface FlowRow {
   name: FlowName;
   provider: ProviderName;
-  path: 'full' | 'fast';
+  path: 'full' | 'fast' | 'resume';
   messages: number;
   bytesOnAir: number;
   /** Size of each application message in order, before framing, bytes. */

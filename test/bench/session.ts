@@ -46,7 +46,7 @@ export interface SessionResult {
   latencyMs: number;
   /** Virtual ms from subscription to the vehicle finishing Auth → Result (the car has acted). */
   actuatedMs: number;
-  path: 'full' | 'fast';
+  path: 'full' | 'fast' | 'resume';
 }
 
 /** CPU time of this process so far (user + system), ms. */
@@ -58,7 +58,7 @@ function processCpuMs(): number {
 /** The first command and connect options of a flow. */
 function flowRequest(flow: FlowName): { request: CommandRequest; options: ConnectOptions } {
   if (flow === 'start') return { request: { id: COMMAND.start, userPresent: true }, options: {} };
-  return { request: { id: COMMAND.unlock }, options: flow === 'unlock-full' ? { forceFull: true } : {} };
+  return { request: { id: COMMAND.unlock }, options: flow === 'unlock-full' ? { forceFull: true } : { resume: 'off' } };
 }
 
 /**

@@ -283,7 +283,7 @@ describe('pairing over BLE', () => {
     const again = await phoneConnects(rig, phone);
     expect(again.vehicleId).toEqual(car.vehicle.identity.vehicleId);
     const second = await rig.run(phone.connect(again.link, again.vehicleId, { id: COMMAND.lock }));
-    expect(second.path).toBe('fast');
+    expect(second.path).toBe('resume'); // a ticket path: the lock rides a ResumeAuth (docs/PROTOCOL.md §14)
     await rig.run(second.close());
     expect(executed.map((e) => [e.car, e.command])).toEqual([
       ['car', COMMAND.unlock],

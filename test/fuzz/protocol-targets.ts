@@ -32,6 +32,8 @@ import {
 import { consumeAuth, createChallenge, openFastAuth, openFullAuth } from '../../src/protocol/vehicle-handshake.js';
 import { consumeChallenge, prepareFullAuth, createFullAuth, createFastAuth } from '../../src/protocol/phone-handshake.js';
 import { schemaTarget, type FuzzTarget } from './targets.js';
+import { createResumeAuth, openResumeAuth, ResumeAuthSchema } from '../../src/protocol/resume.js';
+import { decodeMessage } from '../../src/wire/schema.js';
 import { encodeMessage } from '../../src/wire/schema.js';
 
 const crypto = createNodeProvider();
@@ -54,6 +56,19 @@ function vehicleAuthDecode(bytes: Uint8Array): unknown {
   const auth = consumeAuth(state, bytes);
   if (auth.ticketId) return openFastAuth(crypto, state, auth, rnd(32, 9));
   return openFullAuth(crypto, identity, state, auth);
+}
+
+/** The vehicle's whole resume path on one untrusted ResumeAuth (docs/PROTOCOL.md §14.4), past the ticket lookup. */
+function vehicleResumeDecode(bytes: Uint8Array): unknown {
+  const { state } = createChallenge(crypto, identity, { ephemeral: crypto.generateKeyPair() });
+  const msg = decodeMessage(ResumeAuthSchema, bytes);
+  // The seeds' ticket secret and a clock that puts their age inside the window: mutations reach the AEAD.
+  return openResumeAuth(crypto, identity, state, msg, rnd(32, 9), { nowMs: 1_000_000 + 5_000, issuedAtMs: 1_000_000 }, () => true);
+}
+
+/** Real ResumeAuth messages as seeds for the resume target. */
+function resumeSeeds(cmds: Array<{ id: number }>): Uint8Array[] {
+  return cmds.slice(0, 4).map((c, i) => createResumeAuth(crypto, identity, { ticketId: rnd(16, i), resumptionSecret: rnd(32, 9) }, c, 5_000 - i).bytes);
 }
 
 /** Real Auth messages, full and fast, as seeds for the vehicle target. */
@@ -90,6 +105,8 @@ export async function protocolTargets(): Promise<{ session: FuzzTarget[]; lifecy
     schemaTarget(ResultSchema, [{ status: 0 }, { status: 16, data: rnd(20, 7) }]),
     schemaTarget(PairingOfferSchema, [{ salt: rnd(16, 8), logN: 15, r: 8, p: 1 }]),
     { name: 'vehicle:auth', decode: vehicleAuthDecode, seeds: await authSeeds() },
+    schemaTarget(ResumeAuthSchema, [{ version: 1, ephemeral: point, ticketId: rnd(16, 4), sealed: rnd(30, 5), ageMs: 1_000 }]),
+    { name: 'vehicle:resume', decode: vehicleResumeDecode, seeds: resumeSeeds(cmds) },
     {
       name: 'phone:challenge',
       decode: (b) => consumeChallenge(crypto, identity, b),

@@ -127,7 +127,8 @@ describe('replayed Auth', () => {
     await expectServeEnds(w, linkA.served);
     const b = recordingAdversary();
     const linkB = w.link({ adversary: b.adversary });
-    const s = await w.run(phone.connect(linkB.pair.phone, id, lock));
+    // The challenged fast path (resumption has its own tests in resume.test.ts).
+    const s = await w.run(phone.connect(linkB.pair.phone, id, lock, { resume: 'off' }));
     expect(s.path).toBe('fast');
     await w.run(s.close());
     await expectServeEnds(w, linkB.served);
@@ -460,7 +461,7 @@ describe('one flipped bit in any byte of any handshake message', () => {
     await w.run(restoreTicket());
     const fast = recordingAdversary();
     const clean = w.link({ adversary: fast.adversary });
-    const s = await w.run(phone.connect(clean.pair.phone, id, unlock));
+    const s = await w.run(phone.connect(clean.pair.phone, id, unlock, { resume: 'off' }));
     expect(s.path).toBe('fast');
     await w.run(s.close());
     await expectServeEnds(w, clean.served);
@@ -471,7 +472,7 @@ describe('one flipped bit in any byte of any handshake message', () => {
       'toVehicle',
       0,
       async (pair) => {
-        const session = await phone.connect(pair.phone, id, unlock);
+        const session = await phone.connect(pair.phone, id, unlock, { resume: 'off' });
         return session.path;
       },
       ({ error, value, before, byteIndex }) => {

@@ -18,7 +18,7 @@ describe('session protocol v1 over the mock link', () => {
     console.log(JSON.stringify(st));
 
     const b = w.link();
-    const s2 = await w.run(phone.connect(b.pair.phone, id, { id: COMMAND.lock }));
+    const s2 = await w.run(phone.connect(b.pair.phone, id, { id: COMMAND.lock }, { resume: 'off' }));
     expect(s2.path).toBe('fast');
     expect(s2.firstResult.ok).toBe(true);
     await w.run(s2.close());

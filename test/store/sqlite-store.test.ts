@@ -233,13 +233,13 @@ describe('SQLite store: a vehicle on it', () => {
       return `${s.path} ${s.firstResult.code}`;
     };
     expect(await connect()).toBe('full OK');
-    expect(await connect()).toBe('fast OK');
+    expect(await connect()).toBe('resume OK');
     await vehicle.config.store.close();
     vehicle = await open();
     expect(vehicle.config.store.ticketCount).toBe(1);
-    expect(await connect()).toBe('fast OK');
+    expect(await connect()).toBe('resume OK');
     const ok = await vehicle.readAudit({ keyId: Buffer.from(phone.keyId).toString('hex'), outcome: 'OK' });
-    expect(ok.map((e) => e.path)).toEqual(['full', 'fast', 'fast']); // the audit survived the restart too
+    expect(ok.map((e) => e.path)).toEqual(['full', 'resume', 'resume']); // the audit survived the restart too
     await vehicle.revokeKey(phone.keyId);
     expect(vehicle.config.store.getRevokedKey(phone.keyId) !== undefined).toBe(true);
     expect(vehicle.config.store.ticketCount).toBe(0);
@@ -315,7 +315,7 @@ describe('SQLite store: deferred writes share the next commit', () => {
     await expect(openSqliteVehicleStore(freshDir(), { deferredCommitMs: 1.5 })).rejects.toMatchObject({ code: 'STORE_BAD_OPTION' });
   });
 
-  it('on a vehicle, the used ticket is on disk before the handler runs, in the same single commit as the pending request', async () => {
+  it.each(['fast', 'resume'] as const)('on a vehicle, the used ticket is on disk before the handler runs, in the same single commit as the pending request (%s path)', async (path) => {
     const dir = freshDir();
     const crypto = createNobleProvider({ randomBytes: seededRandom(11) });
     const clock = new VirtualClock(T0);
@@ -334,7 +334,7 @@ describe('SQLite store: deferred writes share the next commit', () => {
     const connect = async () => {
       const pair = createMockLinkPair({ clock });
       const served = vehicle.serve(pair.vehicle);
-      const s = await clock.runUntilSettled(phone.connect(pair.phone, vehicle.identity.vehicleId, { id: COMMAND.unlock }));
+      const s = await clock.runUntilSettled(phone.connect(pair.phone, vehicle.identity.vehicleId, { id: COMMAND.unlock }, { resume: path === 'fast' ? 'off' : 'auto' }));
       await clock.runUntilSettled(s.close());
       await clock.runUntilSettled(served);
       return s.path;
@@ -344,7 +344,7 @@ describe('SQLite store: deferred writes share the next commit', () => {
     const before = onDisk(dir).tickets;
     expect(before).toHaveLength(1);
     g0 = store.generation;
-    expect(await connect()).toBe('fast');
+    expect(await connect()).toBe(path);
     const inHandler = seen[1]!;
     expect(inHandler.tickets).not.toContain(before[0]); // a crash in the handler cannot replay the ticket
     expect(inHandler.pendingRequests).toBe(1);

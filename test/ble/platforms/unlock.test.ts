@@ -50,7 +50,7 @@ describe.each<PlatformName>(['android', 'ios', 'web'])('pairing and unlock throu
     const again = await platformConnect(rig, await phone.store.listVehicles());
     if (platform !== 'web') expect(again.vehicle?.vehicleId).toEqual(paired.vehicleId);
     const fast = await rig.run(phone.connect(again.link, paired.vehicleId, { id: COMMAND.lock }));
-    expect(fast.path).toBe('fast');
+    expect(fast.path).toBe('resume'); // the ticket rides a ResumeAuth (docs/PROTOCOL.md §14)
     expect(fast.firstResult.ok).toBe(true);
     await rig.run(fast.close());
     expect(executed).toEqual([
