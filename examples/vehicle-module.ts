@@ -73,7 +73,8 @@ export async function main(argv: string[] = process.argv.slice(2), ble: { bleno?
   const store = await openSqliteVehicleStore(join(dir, 'vehicle.db'));
   // The identity key lives apart from the state (a copy of the store alone cannot pose as the
   // car): here a software key in its own directory; on a real module, a TPM or secure element.
-  const identityKey = await openSoftwareKeyAgreement(crypto, await openFileVault(join(dir, 'identity-key')));
+  const keyVault = await openFileVault(join(dir, 'identity-key'));
+  const identityKey = await openSoftwareKeyAgreement(crypto, keyVault);
   const vehicle = await Vehicle.create({
     crypto,
     identityKey,
@@ -100,7 +101,8 @@ export async function main(argv: string[] = process.argv.slice(2), ble: { bleno?
   let handle: BlenoVehicleHandle | null = null;
   const stop = async (): Promise<void> => {
     await handle?.stop();
-    await store.close();
+    await vehicle.close(); // ends the sessions, then closes the store
+    await keyVault.close(); // releases the identity key's vault lock
     process.exit(0);
   };
   if (ble.bleno === undefined) {

@@ -8,8 +8,10 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { explainLoadFailure, type BlePackage } from '../ble/load.js';
-import { CliError } from './errors.js';
-import { checkOwnDir } from './store.js';
+import { loadBetterSqlite3, loadNodeSqlite, NO_SQLITE_DRIVER } from '../store/sqlite/driver.js';
+import { CliError, EXIT } from './errors.js';
+import { LEGACY_DIR } from './migrate.js';
+import { checkOwnDir, storeFile } from './store.js';
 
 /** One check's verdict. */
 export interface Check {
@@ -101,19 +103,39 @@ function bluetoothdCheck(): Check {
   };
 }
 
+/** The key module's store needs a SQLite driver: better-sqlite3, or node:sqlite on Node 22.13+. */
+function sqliteCheck(): Check {
+  if (loadBetterSqlite3().ctor) return { name: 'sqlite', ok: true, detail: 'better-sqlite3 loads' };
+  if (loadNodeSqlite()) return { name: 'sqlite', ok: true, detail: 'node:sqlite is built in' };
+  return { name: 'sqlite', ok: false, detail: NO_SQLITE_DRIVER };
+}
+
 function dirCheck(name: string, dir: string): Check {
   try {
     checkOwnDir(dir, name === 'store' ? 'vehicle store' : 'phone home', false);
-    return { name, ok: true, detail: `${path.resolve(dir)} is yours and closed to others` };
+    const ok = { name, ok: true, detail: `${path.resolve(dir)} is yours and closed to others` };
+    return name === 'store' ? { ...ok, detail: ok.detail + storeFiles(dir) } : ok;
   } catch (e) {
     return { name, ok: false, detail: e instanceof CliError ? e.message : String(e) };
   }
 }
 
+/** What the store directory holds, for the store check's detail. */
+function storeFiles(dir: string): string {
+  const file = storeFile(dir);
+  if (fs.existsSync(file)) {
+    const st = fs.statSync(file);
+    if ((st.mode & 0o077) !== 0) throw new CliError(EXIT.store, `the store file ${file} is open to other users (mode ${(st.mode & 0o777).toString(8)}): run "chmod 600 ${file}"`);
+    return `; SQLite store ${file}`;
+  }
+  if (fs.existsSync(path.join(path.resolve(dir), LEGACY_DIR))) return '; a file-vault store that the next "dkey vehicle" command moves to SQLite (keeping the old files)';
+  return '; no store yet: "dkey vehicle init" makes it';
+}
+
 /** Runs every check; `store` / `home` add the directory checks. */
 export function doctor(options: { store?: string; home?: string }): Check[] {
   const checks = [nodeCheck(), packageCheck('@abandonware/noble'), packageCheck('@abandonware/bleno'), permissionCheck(), bluetoothdCheck()];
-  if (options.store !== undefined) checks.push(dirCheck('store', options.store));
+  if (options.store !== undefined) checks.push(sqliteCheck(), dirCheck('store', options.store));
   if (options.home !== undefined) checks.push(dirCheck('home', options.home));
   return checks;
 }

@@ -43,29 +43,39 @@ function g(o: Record<string, unknown>): GlobalOptions {
   return { json: o.json === true, debug: o.debug === true };
 }
 
+/** `--store`: the key module's directory. */
 function storeOption(): Option {
   return new Option('--store <dir>', 'the key module\'s store directory (0700)').env('DKEY_STORE').default('.dkey-vehicle');
 }
-function homeOption(): Option {
-  return new Option('--home <dir>', 'the phone\'s home directory: device key and store (0700)').env('DKEY_HOME').default('.dkey-phone');
+/** `--store` and `--control`: where a vehicle command finds the store and its daemon. */
+function storeOptions(c: Command, control = 'the daemon\'s control socket (default STORE/control.sock)'): Command {
+  return c.addOption(storeOption()).option('--control <path>', control);
 }
+/** `--home`: the phone's directory. */
+function homeOption(c: Command): Command {
+  return c.addOption(new Option('--home <dir>', 'the phone\'s home directory: device key and store (0700)').env('DKEY_HOME').default('.dkey-phone'));
+}
+/** `--vehicle`: which paired car. */
+function vehicleOption(c: Command): Command {
+  return c.option('--vehicle <id>', 'which paired car (hex id or a unique prefix); default the only one');
+}
+/** The options of a phone command that talks to the car. */
 function linkOptions(c: Command): Command {
-  return c
+  return vehicleOption(c)
     .option('--socket <path>', 'reach the car over the loopback link: a unix socket path, or :PORT for TCP on 127.0.0.1')
     .option('--ble', 'reach the car over Bluetooth LE (noble)')
-    .option('--vehicle <id>', 'which paired car (hex id or a unique prefix); default the only one')
     .option('--timeout <ms>', 'how long to scan or wait for the car', '15000');
+}
+/** A `dkey phone` command with `--home`, plus the link options when it talks to the car. */
+function phoneCommand(p: Command, spec: string, description: string, talksToCar: boolean): Command {
+  const c = homeOption(p.command(spec).description(description));
+  return talksToCar ? linkOptions(c) : c;
 }
 
 function vehicleCommands(program: Command): void {
   const v = program.command('vehicle').description('the key module: identity, daemon, local admin');
   const admin = (name: string, desc: string, req: (args: string[], o: Record<string, unknown>) => AdminRequest, show: (r: unknown) => string[]) =>
-    v
-      .command(name)
-      .description(desc)
-      .addOption(storeOption())
-      .option('--control <path>', 'the daemon\'s control socket (default STORE/control.sock)')
-      .action(
+    storeOptions(v.command(name).description(desc)).action(
         act(async (args, o) => {
           const r = await vehicle.admin(o as unknown as vehicle.VehicleCliOptions, req(args, o));
           emit(g(o), r, show(r));
@@ -82,12 +92,9 @@ function vehicleCommands(program: Command): void {
       }),
     );
 
-  v.command('serve')
-    .description('run the key-module daemon: phones over --socket and/or --ble, admin over --control')
-    .addOption(storeOption())
+  storeOptions(v.command('serve').description('run the key-module daemon: phones over --socket and/or --ble, admin over --control'), 'control socket, mode 0600 (default STORE/control.sock)')
     .option('--socket <path>', 'serve the loopback link on a unix socket path, or :PORT for TCP on 127.0.0.1')
     .option('--ble', 'serve over Bluetooth LE (bleno; stop bluetoothd first)')
-    .option('--control <path>', 'control socket, mode 0600 (default STORE/control.sock)')
     .option('--on-command <exec>', 'run EXEC per command, JSON on stdin; exit 0 = OK (stdout is the result), else HANDLER_FAILED')
     .option('--handler-timeout <ms>', 'deadline of a command handler; past it the phone hears HANDLER_TIMEOUT', '3000')
     .option('--mtu <n>', 'ATT MTU the loopback link offers (23..517)', '185')
@@ -115,10 +122,7 @@ function vehicleCommands(program: Command): void {
       return [`${{ revoke: 'revoked', suspend: 'suspended', resume: 'resumed' }[op]} ${x.revoked ?? x.keyId}${x.name ? ` (${JSON.stringify(x.name)})` : ''}`];
     });
   }
-  v.command('audit')
-    .description('print the audit log (newest last); --follow streams new events from the daemon')
-    .addOption(storeOption())
-    .option('--control <path>', 'the daemon\'s control socket (default STORE/control.sock)')
+  storeOptions(v.command('audit').description('print the audit log (newest last); --follow streams new events from the daemon'))
     .option('--limit <n>', 'only the last N records')
     .option('--follow', 'keep printing new events until the daemon stops or Ctrl-C')
     .action(
@@ -143,15 +147,14 @@ function vehicleCommands(program: Command): void {
 
 function phoneCommands(program: Command): void {
   const p = program.command('phone').description('a phone key on this machine, over --ble or the loopback --socket');
-  const withHome = (c: Command) => c.addOption(homeOption());
-  withHome(p.command('init').description('create the device key (file 0600) and store; print the public key'))
+  phoneCommand(p, 'init', 'create the device key (file 0600) and store; print the public key', false)
     .action(
       act(async (_a, o) => {
         const r = await phone.initHome(String(o.home));
         emit(g(o), r, [`${r.created ? 'created' : 'already initialised:'} phone key ${r.keyId}`, `public key ${r.publicKey}`]);
       }),
     );
-  linkOptions(withHome(p.command('pair').description('pair as an owner with the code the car shows')))
+  phoneCommand(p, 'pair', 'pair as an owner with the code the car shows', true)
     .requiredOption('--code <code>', 'the pairing code')
     .option('--name <name>', 'this phone\'s name in the car\'s key list')
     .action(
@@ -162,7 +165,7 @@ function phoneCommands(program: Command): void {
       }),
     );
   for (const name of Object.keys(COMMAND) as Array<keyof typeof COMMAND>) {
-    linkOptions(withHome(p.command(name).description(`${name} the car`))).action(
+    phoneCommand(p, name, `${name} the car`, true).action(
       act(async (_a, o) => {
         const r = await phone.runCommand(o as unknown as phone.PhoneOptions, name);
         const data = r.data ? Buffer.from(r.data).toString('utf8') : undefined;
@@ -170,8 +173,7 @@ function phoneCommands(program: Command): void {
       }),
     );
   }
-  withHome(p.command('share').description('sign a grant for a friend\'s key and print the share text'))
-    .option('--vehicle <id>', 'which paired car; default the only one')
+  vehicleOption(phoneCommand(p, 'share', 'sign a grant for a friend\'s key and print the share text', false))
     .requiredOption('--to <publicKey>', 'the friend\'s public key (hex, from "dkey phone init")')
     .option('--commands <list>', 'commands granted, comma-separated', 'unlock,lock')
     .requiredOption('--until <date>', 'expiry: an ISO date or a duration such as 2d, 12h')
@@ -190,7 +192,7 @@ function phoneCommands(program: Command): void {
         emit(g(o), r, r.text);
       }),
     );
-  withHome(p.command('accept <shareText>').description('import a share text a key holder sent ("-" reads stdin)'))
+  phoneCommand(p, 'accept <shareText>', 'import a share text a key holder sent ("-" reads stdin)', false)
     .option('--name <name>', 'a name for the car on this phone')
     .action(
       act(async (args, o) => {
@@ -199,33 +201,33 @@ function phoneCommands(program: Command): void {
         emit(g(o), r, `accepted a key for vehicle ${r.vehicleId}; the car enrolls it at the first unlock`);
       }),
     );
-  withHome(p.command('cars').description('list the cars this phone knows')).action(
+  phoneCommand(p, 'cars', 'list the cars this phone knows', false).action(
     act(async (_a, o) => {
       const r = await phone.cars(o as unknown as phone.PhoneOptions);
       emit(g(o), r, r.length === 0 ? 'no cars' : r.map((c) => `${c.vehicleId}  ${JSON.stringify(c.name)}${c.pendingGrants ? ' (shared key, not used yet)' : ''}`));
     }),
   );
-  linkOptions(withHome(p.command('keys').description('list the car\'s keys (owner, over the air)'))).action(
+  phoneCommand(p, 'keys', 'list the car\'s keys (owner, over the air)', true).action(
     act(async (_a, o) => {
       const keys = await phone.listKeys(o as unknown as phone.PhoneOptions);
       const view = keys.map((k) => ({ keyId: Buffer.from(k.keyId).toString('hex'), name: k.name, owner: k.owner, suspended: k.suspended, ...(k.commands ? { commands: k.commands } : {}) }));
       emit(g(o), view, view.map((k) => `${k.keyId}  ${k.owner ? 'owner ' : 'friend'} ${k.suspended ? 'SUSPENDED ' : ''}${JSON.stringify(k.name)}`));
     }),
   );
-  linkOptions(withHome(p.command('revoke <keyId>').description('revoke a key on the car (owner, over the air)'))).action(
+  phoneCommand(p, 'revoke <keyId>', 'revoke a key on the car (owner, over the air)', true).action(
     act(async (args, o) => {
       const r = await phone.revokeKey(o as unknown as phone.PhoneOptions, args[0]!);
       emit(g(o), r, `revoked ${r.revoked} (${JSON.stringify(r.name)})`);
     }),
   );
-  linkOptions(withHome(p.command('audit').description('read the car\'s audit log (owner, over the air)'))).action(
+  phoneCommand(p, 'audit', 'read the car\'s audit log (owner, over the air)', true).action(
     act(async (_a, o) => {
       const records = await phone.readAudit(o as unknown as phone.PhoneOptions);
       const view = records.map((r) => ({ time: new Date(r.timeMs).toISOString(), outcome: r.outcome, ...(r.keyId ? { keyId: Buffer.from(r.keyId).toString('hex') } : {}), ...(r.command !== undefined ? { command: r.command } : {}), ...(r.path ? { path: r.path } : {}) }));
       emit(g(o), view, view.map((r) => auditLine({ timeMs: Date.parse(r.time), outcome: r.outcome, ...(r.keyId ? { keyId: r.keyId } : {}), ...(r.command !== undefined ? { command: r.command } : {}), ...(r.path ? { path: r.path as AuditEvent['path'] } : {}) })));
     }),
   );
-  linkOptions(withHome(p.command('scan').description('list digital-key cars in Bluetooth range (by pseudonym)'))).action(
+  phoneCommand(p, 'scan', 'list digital-key cars in Bluetooth range (by pseudonym)', true).action(
     act(async (_a, o) => {
       const r = await phone.scan(o as unknown as phone.PhoneOptions);
       emit(g(o), r, r.length === 0 ? 'no digital-key car heard' : r.map((c) => `${c.address}  ${c.rssi === null ? "RSSI n/a" : `${c.rssi} dBm`}  pseudonym ${c.pseudonym}`));
@@ -240,10 +242,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('--json', 'machine-readable output (one JSON document; the daemon prints one JSON object per line)')
     .option('--debug', 'print the stack trace of a failure')
-    .configureHelp({ showGlobalOptions: true })
-    .addHelpText('after', EXIT_HELP)
-    .exitOverride()
-    .configureOutput({ outputError: () => undefined });
+    .configureHelp({ showGlobalOptions: true });
   vehicleCommands(program);
   phoneCommands(program);
   program
@@ -267,7 +266,8 @@ export function buildProgram(): Command {
         if (checks.some((c) => !c.ok && !c.optional)) process.exitCode = EXIT.store;
       }),
     );
-  for (const c of [program, ...allCommands(program)]) c.exitOverride().configureOutput({ outputError: () => undefined }).addHelpText('after', c === program ? '' : EXIT_HELP);
+  // Every command: parse errors thrown (main() turns them into one sentence), exit codes in --help.
+  for (const c of [program, ...allCommands(program)]) c.exitOverride().configureOutput({ outputError: () => undefined }).addHelpText('after', EXIT_HELP);
   return program;
 }
 

@@ -3,7 +3,6 @@
  * bleno or the loopback socket, admin over the control socket), and the admin commands run
  * through the daemon's control socket when one is up, or on the store directly when none is.
  */
-import fs from 'node:fs';
 import { createNodeProvider } from '../crypto/node.js';
 import { listenSocketLinks, type SocketLinkServer } from '../link/socket.js';
 import { COMMAND } from '../protocol/constants.js';
@@ -16,7 +15,7 @@ import { connectControl, startControlServer } from './control.js';
 import { CliError, EXIT, usage } from './errors.js';
 import { execHandler, handlerInput } from './handler.js';
 import type { GlobalOptions } from './output.js';
-import { defaultControlPath, openDaemonIdentityKey, openDaemonStore, vaultDir } from './store.js';
+import { defaultControlPath, hasStore, openDaemonIdentityKey, openDaemonStore } from './store.js';
 
 /** Options of the vehicle commands. */
 export interface VehicleCliOptions extends GlobalOptions {
@@ -71,7 +70,7 @@ async function openVehicle(dir: string, options: { create?: boolean; handlers?: 
 
 /** `dkey vehicle init`: creates the store and the identity (idempotent). */
 export async function init(o: VehicleCliOptions): Promise<ReturnType<typeof vehicleInfo> & { created: boolean }> {
-  const created = !fs.existsSync(vaultDir(o.store));
+  const created = !hasStore(o.store);
   const { vehicle, close } = await openVehicle(o.store, { create: true });
   try {
     if (created) await vehicle.audit({ timeMs: Date.now(), path: 'admin', outcome: 'INITIALISED' });

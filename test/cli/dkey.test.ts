@@ -4,16 +4,18 @@
  * pair → unlock → share → friend accept → friend unlock → owner revokes the friend → friend
  * refused → audit shows each step; then the bad cases (wrong code, unknown vehicle, corrupt or
  * foreign-owned store, daemon not running, --ble with no adapter), each one sentence on stderr
- * and a non-zero exit with nothing lost from the store, and a clean SIGTERM shutdown.
+ * and a non-zero exit with nothing lost from the store, a clean SIGTERM shutdown, and the once-only
+ * move of a file-vault store to the SQLite store.
  *
  * The CLI is compiled once with tsc (a process through tsx costs ~0.7 s; compiled, ~0.2 s);
  * one test runs the real bin/dkey.js launcher from source.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeLegacyStore } from './legacy-store.js';
 
 const ROOT = resolve(__dirname, '../..');
 // Inside node_modules so the compiled CLI resolves commander and @noble from the repo.
@@ -59,8 +61,8 @@ function expectOneSentence(r: Run, code: number, pattern?: RegExp): void {
 }
 
 /** Starts the daemon; resolves once it printed its ready line. */
-function startDaemon(args: string[]): Promise<{ child: ChildProcess; lines: string[]; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [ENTRY, 'vehicle', 'serve', '--store', STORE, '--socket', SOCKET, '--json', ...args], {
+function startDaemon(args: string[], store = STORE, socket = SOCKET): Promise<{ child: ChildProcess; lines: string[]; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [ENTRY, 'vehicle', 'serve', '--store', store, '--socket', socket, '--json', ...args], {
     cwd: work,
     env: { ...process.env, DKEY_TEST_LOG: HANDLER_LOG },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -138,8 +140,11 @@ describe('dkey end to end over the loopback socket', () => {
     vehicleId = init.vehicleId;
     expect((await json<{ created: boolean }>(['vehicle', 'init', '--store', STORE])).created).toBe(false);
     daemon = await startDaemon(['--on-command', join(work, 'handler.sh'), '--handler-timeout', '500']);
-    const { statSync } = await import('node:fs');
     expect(statSync(join(STORE, 'control.sock')).mode & 0o777).toBe(0o600);
+    // The SQLite store: 0600 files (the WAL too, while the daemon runs) in a 0700 directory.
+    expect(statSync(STORE).mode & 0o777).toBe(0o700);
+    expect(readdirSync(STORE).sort()).toEqual(['control.sock', 'identity-key', 'vehicle.db', 'vehicle.db-wal']);
+    for (const f of ['vehicle.db', 'vehicle.db-wal']) expect(statSync(join(STORE, f)).mode & 0o777, f).toBe(0o600);
   });
 
   it('pairs the owner with the code from dkey vehicle pair, then unlocks (handler output comes back)', async () => {
@@ -147,7 +152,6 @@ describe('dkey end to end over the loopback socket', () => {
     expect(window.code).toMatch(/^\d{8}$/);
     const owner = await json<{ keyId: string; publicKey: string }>(['phone', 'init', '--home', 'alice']);
     ownerKey = owner.keyId;
-    const { statSync } = await import('node:fs');
     expect(statSync(join(work, 'alice', 'device-key')).mode & 0o777).toBe(0o600);
     const paired = await json<{ vehicleId: string }>(['phone', 'pair', '--home', 'alice', '--socket', SOCKET, '--code', window.code, '--name', 'Alice']);
     expect(paired.vehicleId).toBe(vehicleId);
@@ -251,13 +255,15 @@ describe('dkey end to end over the loopback socket', () => {
   it('refuses a corrupt store and a foreign-owned one, in one sentence, changing nothing', async () => {
     const corrupt = join(work, 'corrupt');
     cpSync(STORE, corrupt, { recursive: true, filter: (src) => !src.endsWith('.sock') });
-    const state = join(corrupt, 'vault', 'state');
-    const bytes = readFileSync(state);
-    bytes[bytes.length - 5]! ^= 0xff;
-    writeFileSync(state, bytes);
+    // Flash damage in the database file: the header of its second page (a B-tree page) flipped.
+    const db = join(corrupt, 'vehicle.db');
+    const bytes = readFileSync(db);
+    for (let i = 4096; i < 4096 + 8; i++) bytes[i]! ^= 0xff;
+    writeFileSync(db, bytes);
     const before = snapshot(corrupt);
-    expectOneSentence(await dkey(['vehicle', 'keys', '--store', corrupt]), 5, /corrupt|damaged|checksum/i);
-    expectOneSentence(await dkey(['vehicle', 'serve', '--store', corrupt, '--socket', join(work, 'c.sock')]), 5);
+    expectOneSentence(await dkey(['vehicle', 'keys', '--store', corrupt]), 5, /vehicle\.db is corrupt: .*refusing to use it/);
+    expectOneSentence(await dkey(['vehicle', 'serve', '--store', corrupt, '--socket', join(work, 'c.sock')]), 5, /corrupt/);
+    expectOneSentence(await dkey(['vehicle', 'init', '--store', corrupt]), 5, /corrupt/);
     expect(snapshot(corrupt)).toEqual(before);
     expectOneSentence(await dkey(['vehicle', 'keys', '--store', join(work, 'nowhere')]), 5, /vehicle init/);
 
@@ -269,9 +275,50 @@ describe('dkey end to end over the loopback socket', () => {
     cpSync(STORE, foreign, { recursive: true, filter: (src) => !src.endsWith('.sock') });
     chownSync(foreign, 4242, 4242);
     expectOneSentence(await dkey(['vehicle', 'keys', '--store', foreign]), 5, /belongs to user id 4242/);
+    // Our directory, someone else's database file: refused too (root could open it).
+    chownSync(foreign, 0, 0);
+    chownSync(join(foreign, 'vehicle.db'), 4242, 4242);
+    expectOneSentence(await dkey(['vehicle', 'keys', '--store', foreign]), 5, /vehicle\.db belongs to user id 4242/);
     chmodSync(join(work, 'bob'), 0o755);
     expectOneSentence(await dkey(['phone', 'cars', '--home', 'bob']), 5, /chmod 700/);
   });
+
+  it('moves a file-vault store (what dkey wrote before SQLite) to SQLite once; the car keeps working on it', async () => {
+    const dir = join(work, 'legacy');
+    const legacy = await makeLegacyStore(dir, join(work, 'legacy-phone'));
+    const vaultBytes = snapshot(join(dir, 'vault'));
+    const first = await dkey(['vehicle', 'keys', '--store', dir, '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/^Moved the file-vault store .*\/vault to SQLite \(.*\/vehicle\.db\): 1 key\(s\), 1 ticket\(s\), 1 revocation\(s\), \d+ audit record\(s\); the old files are kept in .*\/file-vault-backup\.\n$/);
+    expect((JSON.parse(first.stdout) as Array<{ keyId: string }>).map((k) => k.keyId)).toEqual([legacy.ownerKeyId]);
+    expect(existsSync(join(dir, 'vault'))).toBe(false);
+    expect(snapshot(join(dir, 'file-vault-backup'))).toEqual(vaultBytes);
+    expect(statSync(join(dir, 'vehicle.db')).mode & 0o777).toBe(0o600);
+    // Once: the next command says nothing more.
+    expect(await json<unknown[]>(['vehicle', 'keys', '--store', dir])).toHaveLength(1);
+    const car = await startDaemon([], dir, join(work, 'legacy.sock'));
+    try {
+      expect((await json<{ code: string; vehicleId: string }>(['phone', 'unlock', '--home', 'legacy-phone', '--socket', join(work, 'legacy.sock')])).vehicleId).toBe(legacy.vehicleId);
+      const audit = await json<Array<{ outcome: string; path?: string }>>(['vehicle', 'audit', '--store', dir]);
+      expect(audit[0]).toMatchObject({ outcome: 'INITIALISED' });
+      // The ticket filed on the file vault skips the full handshake (resumed, or the challenged fast path).
+      expect(audit.at(-1)).toMatchObject({ outcome: 'OK', path: expect.stringMatching(/^(fast|resume)$/) });
+    } finally {
+      car.child.kill('SIGTERM');
+      expect(await car.exited).toBe(0);
+    }
+
+    // A damaged file vault is not migrated: one sentence, nothing changed.
+    const damaged = join(work, 'legacy-damaged');
+    await makeLegacyStore(damaged, join(work, 'legacy-damaged-phone'));
+    const state = join(damaged, 'vault', 'state');
+    const bytes = readFileSync(state);
+    bytes[bytes.length - 5]! ^= 0xff;
+    writeFileSync(state, bytes);
+    const before = snapshot(damaged);
+    expectOneSentence(await dkey(['vehicle', 'serve', '--store', damaged, '--socket', join(work, 'd.sock')]), 5, /corrupt|damaged|checksum/i);
+    expect(snapshot(damaged)).toEqual(before);
+  }, 60_000);
 
   it('the real launcher runs from a clone through tsx, with --help and exit codes on every command', async () => {
     const r = await dkey(['vehicle', 'pair', '--help'], join(ROOT, 'bin', 'dkey.js'));
@@ -289,7 +336,8 @@ describe('dkey end to end over the loopback socket', () => {
     chmodSync(join(work, 'open'), 0o755);
     const r = await dkey(['doctor', '--store', join(work, 'open'), '--json']);
     const checks = JSON.parse(r.stdout) as Array<{ name: string; ok: boolean; detail: string }>;
-    expect(checks.map((c) => c.name)).toEqual(['node', '@abandonware/noble', '@abandonware/bleno', 'permissions', 'bluetoothd', 'store']);
+    expect(checks.map((c) => c.name)).toEqual(['node', '@abandonware/noble', '@abandonware/bleno', 'permissions', 'bluetoothd', 'sqlite', 'store']);
+    expect(checks.find((c) => c.name === 'sqlite')).toMatchObject({ ok: true, detail: 'better-sqlite3 loads' });
     expect(checks.find((c) => c.name === 'store')).toMatchObject({ ok: false, detail: expect.stringMatching(/chmod 700/) });
     expect(r.code).toBe(5);
   });
