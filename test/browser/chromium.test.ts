@@ -1,6 +1,6 @@
 /**
  * The core and the Web Bluetooth adapter in real headless Chromium (Debian's chromium via
- * playwright-core): pairing + full + fast unlock over the mock link; the adapter against an
+ * playwright-core): pairing + full + resumed unlock over the mock link; the adapter against an
  * in-page simulated car; and the adapter's typed errors against Chromium's REAL
  * navigator.bluetooth: absent (Linux default), and enabled with no adapter.
  */
@@ -33,18 +33,18 @@ describe.runIf(enabled)('in real headless Chromium', () => {
     return { p, errors };
   }
 
-  it('the core pairs, then unlocks on the full path and the fast path over the mock link', async () => {
+  it('the core pairs, then unlocks on the full path and the resume path over the mock link', async () => {
     const { p, errors } = await page(plain);
     const out = await p.evaluate(() => (globalThis as any).dk.runCore());
-    expect(out.paths).toEqual(['full:OK', 'fast:OK']);
-    expect(out.executed).toEqual(['unlock/full', 'unlock/fast']);
+    expect(out.paths).toEqual(['full:OK', 'resume:OK']); // resume is the default once a ticket is held
+    expect(out.executed).toEqual(['unlock/full', 'unlock/fast']); // handlers see a resumed session as the fast path
     expect(errors).toEqual([]);
   });
 
-  it.each([185, 515])('the Web Bluetooth adapter unlocks a simulated car (full, then fast) at ATT MTU %i, values ≤ 512 bytes', async (mtu) => {
+  it.each([185, 515])('the Web Bluetooth adapter unlocks a simulated car (full, then resumed) at ATT MTU %i, values ≤ 512 bytes', async (mtu) => {
     const { p, errors } = await page(plain);
     const out = await p.evaluate((m) => (globalThis as any).dk.runWebAdapter(m), mtu);
-    expect(out.paths).toEqual(['full:OK', 'fast:OK']);
+    expect(out.paths).toEqual(['full:OK', 'resume:OK']); // resume is the default once a ticket is held
     expect(out.linkMtu).toBe(mtu);
     expect(out.maxWritten).toBeLessThanOrEqual(Math.min(512, mtu - 3));
     expect(out.pendingTimers).toBe(0);

@@ -1,6 +1,6 @@
 /**
  * What the Chromium test runs inside the page (bundled with esbuild): the core's pairing + full +
- * fast unlock over the mock link, the Web Bluetooth adapter against an in-page simulated car, and
+ * resumed unlock over the mock link, the Web Bluetooth adapter against an in-page simulated car, and
  * the adapter's checks against the browser's REAL navigator.bluetooth (absent, or present with no
  * adapter, depending on the launch flags).
  */
@@ -33,7 +33,7 @@ async function world() {
   return { clock, vehicle, phone, executed, run: <T>(p: Promise<T>) => clock.runUntilSettled(p) };
 }
 
-/** Owner pairing, then a full and a fast unlock, over the mock link. */
+/** Owner pairing, then a full and a resumed unlock, over the mock link. */
 async function runCore() {
   const w = await world();
   const { code } = w.vehicle.openPairingWindow({ ttlMs: 60_000, kdf: { logN: 10, r: 8, p: 1 } });
@@ -54,7 +54,7 @@ async function runCore() {
   return { paths, executed: w.executed, hasTextEncoder: typeof TextEncoder === 'function' };
 }
 
-/** The Web Bluetooth adapter against the in-page simulated car: full, then fast unlock. */
+/** The Web Bluetooth adapter against the in-page simulated car: full, then resumed unlock. */
 async function runWebAdapter(mtu: number) {
   const w = await world();
   await w.phone.addVehicle({ ...w.vehicle.peer, name: 'car' });

@@ -1,6 +1,6 @@
 /**
  * The web key page (examples/web) in real headless Chromium, on its simulated car: pair, unlock
- * (full path), lock (fast path), each step logged with messages, bytes and time. The real-car
+ * (full path), lock (resume path), each step logged with messages, bytes and time. The real-car
  * buttons are disabled with the one-sentence reason, since Chromium on Linux has no Web
  * Bluetooth by default. `UPDATE_SCREENSHOTS=1` rewrites docs/img/web-key.png.
  */
@@ -25,7 +25,7 @@ describe.runIf(enabled)('web key page in real headless Chromium', () => {
     await site?.close();
   });
 
-  it('pairs with the simulated car, unlocks (full path), locks (fast path), and shows each step', async () => {
+  it('pairs with the simulated car, unlocks (full path), locks (resume path), and shows each step', async () => {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 820, height: 620 });
     const errors: string[] = [];
@@ -48,7 +48,7 @@ describe.runIf(enabled)('web key page in real headless Chromium', () => {
     expect(unlock.ok).toBe('true');
     expect(unlock.cells[2]).toContain('OK on the full path (car: unlocked)');
     const lock = await step('#sim-lock', 'lock');
-    expect(lock.cells[2]).toContain('OK on the fast path (car: locked)');
+    expect(lock.cells[2]).toContain('OK on the resume path (car: locked)');
     for (const row of [pair, unlock, lock]) {
       expect(Number(row.cells[3])).toBeGreaterThan(0);
       expect(row.cells[4]).toMatch(/^\d+ bytes$/);
