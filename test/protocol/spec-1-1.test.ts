@@ -1,16 +1,16 @@
 /**
  * Spec 1.1 decisions that are behaviour (docs/PROTOCOL.md): the per-schema size caps the spec
  * states are the code's, grant bodies have one encoding, a key holds one ticket (filed after a
- * sealed refusal too), and command 15 is answered with a plain Challenge.
+ * sealed refusal too), command 15 is answered with a plain Challenge, and pairing refusals.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { makeWorld } from '../helpers/world.js';
+import { makeWorld, sleep } from '../helpers/world.js';
 import { DAY, unlock } from '../helpers/sharing.js';
 import { T0 } from '../helpers/world.js';
 import { COMMAND, RECHALLENGE_COMMAND, SUPPORTED_VERSIONS } from '../../src/protocol/constants.js';
 import { SESSION_SCHEMAS, ChallengeSchema, FrameSchema } from '../../src/protocol/messages.js';
-import { PAIRING_SCHEMAS } from '../../src/protocol/pairing.js';
+import { PAIRING_SCHEMAS, PairStartSchema } from '../../src/protocol/pairing.js';
 import { GrantBodySchema, GrantSchema, ShareBundleSchema, decodeGrant, encodeShareBundle, grantSignaturePayload } from '../../src/protocol/grant.js';
 import * as management from '../../src/protocol/management.js';
 import { keyIdOf } from '../../src/protocol/keyschedule.js';
@@ -138,5 +138,59 @@ describe('versions and re-challenge (PROTOCOL.md §2.1, §5.4)', () => {
     expect(decodeMessage(ChallengeSchema, toPhone[2]!).versions).toEqual([2]);
     expect(() => decodeMessage(FrameSchema, toPhone[2]!)).toThrow(CodecError);
     expect(RECHALLENGE_COMMAND).toBe(15);
+  });
+});
+
+describe('pairing refusals (PROTOCOL.md §10.1)', () => {
+  const FAST_KDF = { logN: 10, r: 8, p: 1 };
+
+  it('a PairStart with no window open is read as an Auth: clear REJECTED, link closed', async () => {
+    const w = await makeWorld();
+    const l = w.link();
+    const link = l.pair.phone;
+    await w.run(link.receive({ timeoutMs: 1_000 }));
+    await w.run(link.send(encodeMessage(PairStartSchema, { shareP: new Uint8Array(65).fill(4) })));
+    expect(Buffer.from(await w.run(link.receive({ timeoutMs: 1_000 }))).toString('hex')).toBe('a10001');
+    await w.run(l.served);
+    expect((await w.vehicle.readAudit()).at(-1)!.detail).toBe('CODEC_UNKNOWN_KEY');
+  });
+
+  it('during the backoff a PairStart is refused without spending an attempt; after it the right code pairs', async () => {
+    const w = await makeWorld();
+    const { code } = w.vehicle.openPairingWindow({ ttlMs: 600_000, kdf: FAST_KDF, maxAttempts: 3 });
+    const phone = await w.newPhone();
+    const wrong = code === '00000000' ? '11111111' : '00000000';
+    const a = w.link();
+    expect((await w.run(phone.pair(a.pair.phone, wrong).catch((e) => e))).code).toBe('PAIRING_FAILED');
+    await w.run(a.served);
+    expect(w.vehicle.pairing.attemptsLeft).toBe(2);
+    const b = w.link();
+    expect((await w.run(phone.pair(b.pair.phone, code!).catch((e) => e))).code).toBe('PAIRING_REFUSED');
+    await w.run(b.served);
+    expect(w.vehicle.pairing.attemptsLeft).toBe(2);
+    expect((await w.vehicle.readAudit()).at(-1)!.detail).toBe('PAIRING_FAILED:PAIRING_BACKOFF');
+    await sleep(w, 2_000);
+    const c = w.link();
+    await w.run(phone.pair(c.pair.phone, code!));
+    expect(w.vehicle.listKeys().map((k) => k.role)).toEqual(['owner']);
+  });
+
+  it('an offer inside the CDDL but above the phone bound is refused before any scrypt: nothing sent, no attempt spent', async () => {
+    const w = await makeWorld();
+    const { code } = w.vehicle.openPairingWindow({ ttlMs: 600_000, kdf: FAST_KDF });
+    const phone = await w.newPhone();
+    const toVehicle: Uint8Array[] = [];
+    const costly = (e: { direction: string; index: number; bytes: Uint8Array }) => {
+      if (e.direction === 'toVehicle') toVehicle.push(e.bytes);
+      if (e.direction !== 'toPhone' || e.index !== 0) return undefined;
+      const ch = decodeMessage(ChallengeSchema, e.bytes);
+      return { type: 'modify' as const, bytes: encodeMessage(ChallengeSchema, { ...ch, pairing: { ...ch.pairing!, logN: 20, r: 16, p: 4 } }) };
+    };
+    const l = w.link({ adversary: costly });
+    const err = await w.run(phone.pair(l.pair.phone, code!).catch((e) => e));
+    expect(err.code).toBe('PAIRING_COST_TOO_HIGH');
+    await w.run(l.served);
+    expect(toVehicle).toHaveLength(0);
+    expect(w.vehicle.pairing.attemptsLeft).toBe(5);
   });
 });
