@@ -17,6 +17,7 @@ import { keyIdOf } from '../../src/protocol/keyschedule.js';
 import { decodeMessage, defineSchema, encodeMessage, t, type Schema } from '../../src/wire/schema.js';
 import { CodecError, UsageError } from '../../src/errors.js';
 import type { Phone } from '../../src/phone/phone.js';
+import { truncateUtf8 } from '../../src/vehicle/management.js';
 
 const WIRE_SCHEMAS: readonly Schema<unknown>[] = [
   ...SESSION_SCHEMAS,
@@ -192,5 +193,22 @@ describe('pairing refusals (PROTOCOL.md §10.1)', () => {
     await w.run(l.served);
     expect(toVehicle).toHaveLength(0);
     expect(w.vehicle.pairing.attemptsLeft).toBe(5);
+  });
+});
+
+describe('management payloads (PROTOCOL.md §3.3)', () => {
+  it('a long non-ASCII key name from the admin API is cut to 64 UTF-8 bytes in KeyInfo, so listKeys still answers', async () => {
+    const w = await makeWorld();
+    const owner = await w.enrolledPhone();
+    const other = await w.newPhone();
+    await w.run(w.vehicle.enrollOwner(other.publicKey, 'é'.repeat(50)));
+    const l = w.link();
+    const s = await w.run(owner.manage(l.pair.phone, w.vehicle.identity.vehicleId));
+    const page = decodeMessage(management.KeyPageSchema, s.firstResult.data!);
+    await w.run(s.close());
+    await w.run(l.served);
+    expect(page.keys.map((k) => k.name)).toContain('é'.repeat(32));
+    expect(truncateUtf8('a😀b', 4)).toBe('a');
+    expect(truncateUtf8('a😀b', 5)).toBe('a😀');
   });
 });
