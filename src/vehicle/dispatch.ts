@@ -88,7 +88,10 @@ export async function admitCommand(
   if (status === STATUS.ok && issuerSuspended(vehicle, current)) status = STATUS.keySuspended;
   if (ctx.hooks.failed && (status === STATUS.ok || status === STATUS.proximityCheckFailed)) return { status: STATUS.proximityCheckFailed, detail: ctx.hooks.failed };
   if (status !== STATUS.ok) return { status };
+  // The fast path's ticket take may still be a deferred write (VehicleStore.sync): it must be on
+  // disk before anything the ticket authorised runs, or a crash could let the ticket run twice.
   if (isManagement(command.id)) {
+    await vehicle.config.store.sync();
     const outcome = await handleManagementLocked(vehicle, current, command);
     // Remembered in the same critical section: a retried revokeKey hears OK, not "unknown key".
     if (digest) await remember(vehicle, current, command, digest, outcome);
@@ -102,7 +105,7 @@ function issuerSuspended(vehicle: Vehicle, key: KeyRecord): boolean {
   return (key.chainIssuerIds ?? []).some((id) => vehicle.config.store.getKey(fromHex(id))?.suspended === true);
 }
 
-/** Spends a use, marks the request pending (both durably), then starts the handler. */
+/** Spends a use, marks the request pending, makes the ticket take durable, then starts the handler. */
 async function startHandler(vehicle: Vehicle, s: SessionView, key: KeyRecord, command: CommandMsg, digest: Uint8Array | undefined): Promise<Admitted> {
   const { store, handlers, clock, handlerTimeoutMs } = vehicle.config;
   const handler = handlers.get(command.id);
@@ -114,6 +117,8 @@ async function startHandler(vehicle: Vehicle, s: SessionView, key: KeyRecord, co
     await store.putKey(s.key);
   }
   if (digest) await markPending(vehicle, key, command, digest);
+  // Usually already durable with the pending mark (one fsync for both); see VehicleStore.sync.
+  await store.sync();
   const run = startHandlerRun(
     handler,
     { command: command.id, data: command.data, keyId: toHex(key.keyId), keyName: key.name, role: key.role, path: s.path, userPresent: ((command.flags ?? 0) & COMMAND_FLAG.userPresent) !== 0 },

@@ -16,11 +16,10 @@ import type { Clock } from '../transport/clock.js';
 import { STATUS } from '../protocol/constants.js';
 import type { CommandMsg } from '../protocol/messages.js';
 import type { HandlerOutcome, HandlerRun } from './run-handler.js';
-import type { KeyRecord } from './store.js';
+import { REQUEST_PENDING, type KeyRecord } from './store.js';
 import type { Vehicle } from './vehicle.js';
 
-/** Request-memory status of a command whose handler started and has not finished. */
-export const REQUEST_PENDING = -1;
+export { REQUEST_PENDING } from './store.js';
 
 /** Bytes of the stored request digest. */
 const DIGEST_BYTES = 16;

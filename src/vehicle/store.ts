@@ -26,6 +26,8 @@ import type { Vault } from '../store/vault.js';
 export const REQUEST_MEMORY_PER_COMMAND = 4;
 /** See {@link REQUEST_MEMORY_PER_COMMAND}. */
 export const REQUEST_MEMORY_PER_KEY = 64;
+/** Request-memory status of a command whose handler started and has not finished. */
+export const REQUEST_PENDING = -1;
 
 /** The public half of the vehicle identity, as stored. The private key is never in the store. */
 export interface StoredIdentity {
@@ -170,7 +172,10 @@ export interface VehicleStore {
   readonly keyCount: number;
   /** Adds or replaces a key record. */
   putKey(record: KeyRecord): Promise<void>;
-  /** Removes and returns the ticket with this id, durably, before resolving (single use). */
+  /**
+   * Removes and returns the ticket with this id (single use: a concurrent take of a copy gets
+   * null). Durable before resolving, or, in a store with deferred writes, by the next `sync()`.
+   */
   takeTicket(ticketId: Uint8Array): Promise<TicketRecord | null>;
   /** Files a key's next ticket, replacing its previous one. Ignored if the key is not enrolled (revoked meanwhile). */
   putTicket(ticket: TicketRecord): Promise<void>;
@@ -206,7 +211,15 @@ export interface VehicleStore {
   readAudit(query?: AuditQuery | number): Promise<AuditEvent[]>;
   /** Erases everything (factory reset). */
   wipeAll(): Promise<void>;
-  /** Closes the store. */
+  /**
+   * Resolves once every write made so far is durable. A store may defer the durability of the
+   * writes whose loss is harmless after a crash (a ticket take before anything ran, a ticket
+   * filed, a finished request, an audit record, a raised floor) so that they share one fsync with
+   * the next write that must be durable; the vehicle calls this before running anything a ticket
+   * authorised. Stores whose every write is durable on resolve return at once.
+   */
+  sync(): Promise<void>;
+  /** Closes the store (committing any deferred writes). */
   close(): Promise<void>;
 }
 
@@ -398,6 +411,11 @@ export class VaultVehicleStore implements VehicleStore {
     const q = typeof query === 'number' ? { limit: query } : query;
     const records = (await this.vault.readLog(AUDIT_LOG)).map((r) => parseRecord(r, 'vehicle', 'audit', (j) => j as unknown as AuditEvent));
     return records.filter((e) => matchesAudit(e, q)).slice(-(q.limit ?? 1000));
+  }
+
+  /** Every write of this store is durable when it resolves: nothing to wait for. */
+  sync(): Promise<void> {
+    return Promise.resolve();
   }
 
   async wipeAll(): Promise<void> {

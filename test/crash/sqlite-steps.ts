@@ -11,6 +11,8 @@ import { parseRecord } from '../../src/store/json-record.js';
 
 /** Key slots the steps cycle through. */
 const SLOTS = 40;
+/** The crash child acknowledges (syncs) after every this many steps. */
+export const SYNC_EVERY = 3;
 /** Audit rows the SQLite store keeps in the crash test (small, so trimming runs all the time). */
 export const CRASH_AUDIT_ROWS = 60;
 

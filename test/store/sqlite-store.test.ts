@@ -246,3 +246,109 @@ describe('SQLite store: a vehicle on it', () => {
     await vehicle.config.store.close();
   });
 });
+
+/** What a crash right now would leave: a copy of the database and its WAL, opened raw. */
+function onDisk(dir: string): { tickets: string[]; pendingRequests: number; auditRows: number } {
+  const copy = join(root, `disk-${n++}`);
+  mkdirSync(copy, { mode: 0o700 });
+  for (const f of readdirSync(dir).filter((name) => name.startsWith('vehicle.db'))) copyFileSync(join(dir, f), join(copy, f));
+  const { db } = openSqliteDatabase(join(copy, 'vehicle.db'));
+  try {
+    const tickets = (db.prepare('SELECT ticket_id FROM tickets').all() as Array<{ ticket_id: Uint8Array }>).map((r) => Buffer.from(r.ticket_id).toString('hex'));
+    const pendingRequests = (db.prepare('SELECT count(*) AS n FROM requests WHERE status = -1').get() as { n: number }).n;
+    const auditRows = (db.prepare('SELECT count(*) AS n FROM audit').get() as { n: number }).n;
+    return { tickets, pendingRequests, auditRows };
+  } finally {
+    db.close();
+  }
+}
+
+describe('SQLite store: deferred writes share the next commit', () => {
+  it('a take is applied at once and becomes durable with the pending request that follows it: one commit', async () => {
+    const dir = freshDir();
+    const s = await openSqliteVehicleStore(dir, { deferredCommitMs: 60_000 });
+    await s.putKey(keyRecord(1));
+    await s.putTicket(ticket(1, 1));
+    await s.sync();
+    const g0 = s.generation;
+    const taken = await s.takeTicket(ticket(1, 1).ticketId);
+    expect(taken?.keyId).toEqual(keyRecord(1).keyId);
+    expect(await s.takeTicket(ticket(1, 1).ticketId)).toBeNull(); // a copy presented meanwhile gets nothing
+    expect(s.generation).toBe(g0); // not committed yet
+    expect(onDisk(dir).tickets).toHaveLength(1); // a crash now leaves the ticket: nothing ran with it
+    await s.putRequest({ keyId: keyRecord(1).keyId, requestId: new Uint8Array(16).fill(7), command: 1, status: -1, timeMs: T0 });
+    expect(s.generation).toBe(g0 + 1); // take and pending mark: one fsync
+    expect(onDisk(dir)).toMatchObject({ tickets: [], pendingRequests: 1 });
+    await s.close();
+  });
+
+  it('deferred writes alone are committed by sync(), by close(), or deferredCommitMs later', async () => {
+    const dir = freshDir();
+    const s = await openSqliteVehicleStore(dir, { deferredCommitMs: 20 });
+    const g0 = s.generation;
+    await s.appendAudit({ timeMs: 1, outcome: 'OK' });
+    await s.appendAudit({ timeMs: 2, outcome: 'OK' });
+    expect((await s.readAudit()).length).toBe(2); // visible at once
+    expect(onDisk(dir).auditRows).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // real time: the backstop timer
+    expect(s.generation).toBe(g0 + 1); // both in one commit
+    expect(onDisk(dir).auditRows).toBe(2);
+    await s.appendAudit({ timeMs: 3, outcome: 'OK' });
+    await s.sync();
+    expect(onDisk(dir).auditRows).toBe(3);
+    await s.appendAudit({ timeMs: 4, outcome: 'OK' });
+    await s.close();
+    const t = await openSqliteVehicleStore(dir);
+    expect((await t.readAudit()).map((e) => e.timeMs)).toEqual([1, 2, 3, 4]);
+    await t.close();
+  });
+
+  it('deferredCommitMs 0 commits every write on its own; out-of-range values are refused', async () => {
+    const s = await openSqliteVehicleStore(freshDir(), { deferredCommitMs: 0 });
+    const g0 = s.generation;
+    await s.appendAudit({ timeMs: 1, outcome: 'OK' });
+    await Promise.resolve();
+    await s.sync();
+    expect(s.generation).toBe(g0 + 1);
+    await s.close();
+    await expect(openSqliteVehicleStore(freshDir(), { deferredCommitMs: -1 })).rejects.toMatchObject({ code: 'STORE_BAD_OPTION' });
+    await expect(openSqliteVehicleStore(freshDir(), { deferredCommitMs: 1.5 })).rejects.toMatchObject({ code: 'STORE_BAD_OPTION' });
+  });
+
+  it('on a vehicle, the used ticket is on disk before the handler runs, in the same single commit as the pending request', async () => {
+    const dir = freshDir();
+    const crypto = createNobleProvider({ randomBytes: seededRandom(11) });
+    const clock = new VirtualClock(T0);
+    const store = await openSqliteVehicleStore(dir, { deferredCommitMs: 60_000 });
+    const seen: Array<{ tickets: string[]; pendingRequests: number; commits: number }> = [];
+    let g0 = 0;
+    const handlers = {
+      [COMMAND.unlock]: () => {
+        seen.push({ ...onDisk(dir), commits: store.generation - g0 });
+      },
+    };
+    const vehicle = await Vehicle.create({ crypto, clock, identityKey: createSoftwareKeyAgreement(crypto), handlers, store });
+    const phone = new Phone({ crypto, clock, signer: createSoftwareSigner(crypto), store: new PhoneStore(createMemoryVault()) });
+    await phone.addVehicle({ ...vehicle.peer, name: 'car' });
+    await vehicle.enrollOwner(phone.publicKey);
+    const connect = async () => {
+      const pair = createMockLinkPair({ clock });
+      const served = vehicle.serve(pair.vehicle);
+      const s = await clock.runUntilSettled(phone.connect(pair.phone, vehicle.identity.vehicleId, { id: COMMAND.unlock }));
+      await clock.runUntilSettled(s.close());
+      await clock.runUntilSettled(served);
+      return s.path;
+    };
+    expect(await connect()).toBe('full');
+    await store.sync();
+    const before = onDisk(dir).tickets;
+    expect(before).toHaveLength(1);
+    g0 = store.generation;
+    expect(await connect()).toBe('fast');
+    const inHandler = seen[1]!;
+    expect(inHandler.tickets).not.toContain(before[0]); // a crash in the handler cannot replay the ticket
+    expect(inHandler.pendingRequests).toBe(1);
+    expect(inHandler.commits).toBe(1); // take + pending request: one fsync on the critical path
+    await vehicle.close();
+  });
+});

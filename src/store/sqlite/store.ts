@@ -4,11 +4,19 @@
  * the registry. Reads are synchronous indexed lookups; nothing is loaded wholesale.
  *
  * Durability: WAL with `synchronous=FULL`, so a transaction is on disk (WAL fsynced) before
- * COMMIT returns; every write method resolves only after its transaction committed. Writes made
- * while a commit is due share it (group commit, like a database server's): each is its own
- * savepoint, so one that fails undoes only itself, and all resolve together after one fsync.
- * One protocol state change (a used ticket, a revocation with its keys, tickets and request ids)
- * is always inside one transaction.
+ * COMMIT returns. Writes made while a commit is due share it (group commit, like a database
+ * server's): each is its own savepoint, so one that fails undoes only itself. One protocol state
+ * change (a used ticket, a revocation with its keys, tickets and request ids) is always inside
+ * one transaction.
+ *
+ * Two kinds of write (the VehicleStore contract, docs/STORAGE.md §Deferred writes):
+ * - immediate (keys, revocations, a request marked pending, identity, pairing, reset floor):
+ *   resolves only after its commit;
+ * - deferred (the ticket take, a ticket filed, a finished request, an audit record, a raised
+ *   floor): applied at once (every read sees it), resolves at once, and becomes durable with the
+ *   next immediate write, `sync()`, `close()` or `deferredCommitMs` later, whichever is first.
+ *   The vehicle calls `sync()` before running anything a ticket authorised, so a fast-path unlock
+ *   costs one fsync (take + pending request together) instead of five.
  *
  * Exclusive: `locking_mode=EXCLUSIVE` holds SQLite's own file lock from open to close, so a
  * second process (or a second open in this one) fails at once with STORE_LOCKED; the kernel
@@ -21,6 +29,7 @@ import { toHex } from '../../crypto/bytes.js';
 import {
   REQUEST_MEMORY_PER_KEY,
   REQUEST_MEMORY_PER_COMMAND,
+  REQUEST_PENDING,
   decodeKey,
   encodeKey,
   type AuditEvent,
@@ -61,7 +70,16 @@ export interface SqliteStoreOptions {
    * handled in the same turn share one fsync (higher throughput on a busy vehicle).
    */
   commitBatching?: 'microtask' | 'macrotask';
+  /**
+   * Longest a deferred write (see the class doc) waits for another commit to ride on, ms
+   * (default {@link SQLITE_DEFERRED_COMMIT_MS}); 0 commits deferred writes like immediate ones.
+   * A crash within this window may lose those writes, never tear a state.
+   */
+  deferredCommitMs?: number;
 }
+
+/** Default {@link SqliteStoreOptions.deferredCommitMs}: audit and tickets of a burst share one fsync. */
+export const SQLITE_DEFERRED_COMMIT_MS = 10;
 
 /** Highest generation seen per database file in this process: the in-process rollback guard. */
 const highestGeneration = new Map<string, number>();
@@ -70,8 +88,6 @@ const highestGeneration = new Map<string, number>();
 export class SqliteVehicleStore implements VehicleStore {
   private readonly s: Statements;
   private readonly keyCache = new Map<string, KeyRecord>();
-  /** Ticket ids whose take is being committed (a concurrent take of a copy gets nothing). */
-  private readonly taking = new Set<string>();
   private readonly auditQueries = new Map<string, SqliteStatement>();
   private identity: StoredIdentity | null = null;
   private pairing: Uint8Array | null = null;
@@ -81,6 +97,10 @@ export class SqliteVehicleStore implements VehicleStore {
   private tickets = 0;
   private revoked = 0;
   private batchOpen = false;
+  /** A flush is queued (microtask or immediate): an immediate write or sync() waits for it. */
+  private flushQueued = false;
+  /** The deferred-write backstop timer, while deferred writes wait for a commit. */
+  private backstop: ReturnType<typeof setTimeout> | undefined;
   private waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private closed = false;
   private poisoned: StoreError | null = null;
@@ -93,7 +113,7 @@ export class SqliteVehicleStore implements VehicleStore {
     /** Which driver opened it (`better-sqlite3`, `node:sqlite` or `custom`). */
     readonly driver: string,
     private readonly realFile: string,
-    private readonly options: Required<Pick<SqliteStoreOptions, 'auditMaxRows' | 'commitBatching'>>,
+    private readonly options: Required<Pick<SqliteStoreOptions, 'auditMaxRows' | 'commitBatching' | 'deferredCommitMs'>>,
   ) {
     this.s = prepareStatements(db);
   }
@@ -178,28 +198,24 @@ export class SqliteVehicleStore implements VehicleStore {
     });
   }
 
+  /**
+   * Removes and returns the ticket at once (a second take of a copy gets null): deferred, so it
+   * shares the commit of the pending request that follows it; `sync()` makes it durable.
+   */
   async takeTicket(ticketId: Uint8Array): Promise<TicketRecord | null> {
     this.usable();
-    const hex = toHex(ticketId);
-    // Two links presenting copies of one ticket at once: only the first take gets it, even
-    // while its delete waits for the shared commit.
-    if (this.taking.has(hex)) return null;
     const row = this.read(() => this.s.getTicket.get(ticketId)) as SqlRow | undefined;
     if (!row) return null;
     const ticket = decodeTicketRow(row, this.file);
-    this.taking.add(hex);
-    try {
-      await this.write(() => {
-        this.tickets -= changes(this.s.deleteTicketOf.run(ticket.keyId));
-      });
-    } finally {
-      this.taking.delete(hex);
-    }
+    await this.deferred(() => {
+      this.tickets -= changes(this.s.deleteTicketOf.run(ticket.keyId));
+    });
     return ticket;
   }
 
+  /** Files a key's next ticket (deferred: a lost ticket only costs the phone one full handshake). */
   putTicket(ticket: TicketRecord): Promise<void> {
-    return this.write(() => {
+    return this.deferred(() => {
       // A key revoked meanwhile (its handler was running) gets nothing filed behind it.
       if (this.s.hasKey.get(ticket.keyId) === undefined) return;
       const dropped = changes(this.s.deleteTicketOf.run(ticket.keyId)) + changes(this.s.deleteTicketById.run(ticket.ticketId));
@@ -275,10 +291,11 @@ export class SqliteVehicleStore implements VehicleStore {
     });
   }
 
+  /** Raises the floor (deferred: a lost raise leaves the previous floor, which still holds). */
   async raiseTimeFloor(ms: number): Promise<void> {
     this.usable();
     if (!(ms > this.floor)) return;
-    await this.write(() => {
+    await this.deferred(() => {
       this.s.setMeta.run(ms, 'time_floor');
       this.floor = Math.max(this.floor, ms);
     });
@@ -290,8 +307,13 @@ export class SqliteVehicleStore implements VehicleStore {
     return row ? decodeRequestRow(row, this.file) : undefined;
   }
 
+  /**
+   * Remembers a request: a pending mark is immediate (it must be on disk before the handler
+   * runs); a finished outcome is deferred (if lost, a retry hears "may have succeeded").
+   */
   putRequest(record: RequestRecord): Promise<void> {
-    return this.write(() => {
+    const write = record.status === REQUEST_PENDING ? this.write.bind(this) : this.deferred.bind(this);
+    return write(() => {
       if (this.s.hasKey.get(record.keyId) === undefined) return;
       // Delete then insert: an updated request becomes the newest, as in the vault store.
       this.s.deleteRequest.run(record.keyId, record.requestId);
@@ -301,8 +323,9 @@ export class SqliteVehicleStore implements VehicleStore {
     });
   }
 
+  /** Appends an audit record (deferred: durable with the next commit, at most deferredCommitMs later). */
   appendAudit(event: AuditEvent): Promise<void> {
-    return this.write(() => {
+    return this.deferred(() => {
       this.s.putAudit.run(event.timeMs, event.keyId ?? null, event.outcome, JSON.stringify(event));
       this.s.trimAudit.run(this.options.auditMaxRows);
     });
@@ -346,34 +369,79 @@ export class SqliteVehicleStore implements VehicleStore {
     }
   }
 
+  /** Makes every write made so far durable: resolves after the commit that holds them. */
+  sync(): Promise<void> {
+    try {
+      this.usable();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (!this.batchOpen) return Promise.resolve();
+    this.queueFlush();
+    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
   /** Runs `apply` as one savepoint of the pending group commit; resolves once it is durable. */
   private write<T>(apply: () => T): Promise<T> {
     let result: T;
     try {
-      this.usable();
-      if (!this.batchOpen) {
-        this.s.begin.run();
-        this.batchOpen = true;
-        if (this.options.commitBatching === 'macrotask') setImmediate(() => this.flush());
-        else queueMicrotask(() => this.flush());
-      }
-      this.s.savepoint.run();
-      try {
-        result = apply();
-      } catch (e) {
-        this.s.rollbackToSavepoint.run();
-        this.s.releaseSavepoint.run();
-        throw e;
-      }
-      this.s.releaseSavepoint.run();
+      result = this.apply(apply);
     } catch (e) {
       return Promise.reject(this.typed(e, 'writing'));
     }
+    this.queueFlush();
     return new Promise<T>((resolve, reject) => this.waiters.push({ resolve: () => resolve(result), reject }));
+  }
+
+  /** Runs `apply` as one savepoint of the pending group; resolves at once (see the class doc). */
+  private deferred<T>(apply: () => T): Promise<T> {
+    let result: T;
+    try {
+      result = this.apply(apply);
+    } catch (e) {
+      return Promise.reject(this.typed(e, 'writing'));
+    }
+    if (this.options.deferredCommitMs === 0) this.queueFlush();
+    else if (!this.flushQueued && this.backstop === undefined) {
+      this.backstop = setTimeout(() => this.flush(), this.options.deferredCommitMs);
+      // A Node process with nothing else to do may exit: close() commits what is left.
+      (this.backstop as { unref?: () => void }).unref?.();
+    }
+    return Promise.resolve(result);
+  }
+
+  /** Applies one write as a savepoint of the open group (opening it if needed). */
+  private apply<T>(apply: () => T): T {
+    this.usable();
+    if (!this.batchOpen) {
+      this.s.begin.run();
+      this.batchOpen = true;
+    }
+    this.s.savepoint.run();
+    try {
+      const result = apply();
+      this.s.releaseSavepoint.run();
+      return result;
+    } catch (e) {
+      this.s.rollbackToSavepoint.run();
+      this.s.releaseSavepoint.run();
+      throw e;
+    }
+  }
+
+  /** Queues the group's commit (once) for the end of this microtask run or event-loop turn. */
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    if (this.options.commitBatching === 'macrotask') setImmediate(() => this.flush());
+    else queueMicrotask(() => this.flush());
   }
 
   /** Commits the pending group: one fsync, then every write in it resolves. */
   private flush(): void {
+    this.flushQueued = false;
+    if (this.backstop !== undefined) clearTimeout(this.backstop);
+    this.backstop = undefined;
     if (!this.batchOpen) return;
     const waiters = this.waiters;
     this.waiters = [];
@@ -482,6 +550,8 @@ type Statements = ReturnType<typeof prepareStatements>;
 export async function openSqliteVehicleStore(location: string, options: SqliteStoreOptions = {}): Promise<SqliteVehicleStore> {
   const auditMaxRows = options.auditMaxRows ?? SQLITE_AUDIT_DEFAULT_MAX_ROWS;
   if (!Number.isSafeInteger(auditMaxRows) || auditMaxRows < 1) throw new UsageError('STORE_BAD_OPTION', '"auditMaxRows" must be a positive integer');
+  const deferredCommitMs = options.deferredCommitMs ?? SQLITE_DEFERRED_COMMIT_MS;
+  if (!Number.isSafeInteger(deferredCommitMs) || deferredCommitMs < 0 || deferredCommitMs > 60_000) throw new UsageError('STORE_BAD_OPTION', '"deferredCommitMs" must be an integer from 0 to 60000');
   const minGeneration = options.minGeneration ?? 0;
   if (!Number.isSafeInteger(minGeneration) || minGeneration < 0) throw new UsageError('STORE_BAD_OPTION', '"minGeneration" must be a non-negative integer');
   const loc = resolveLocation(location);
@@ -491,7 +561,7 @@ export async function openSqliteVehicleStore(location: string, options: SqliteSt
     opened = openSqliteDatabase(loc.file, options.driver);
     const { db } = opened;
     configure(db, loc.file);
-    const store = new SqliteVehicleStore(db, loc.file, opened.driver, realFile, { auditMaxRows, commitBatching: options.commitBatching ?? 'microtask' });
+    const store = new SqliteVehicleStore(db, loc.file, opened.driver, realFile, { auditMaxRows, commitBatching: options.commitBatching ?? 'microtask', deferredCommitMs });
     store.load(minGeneration);
     return store;
   } catch (e) {
