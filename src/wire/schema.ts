@@ -145,16 +145,12 @@ function text(options: TextOptions): FieldType<string> {
   });
 }
 
-/** Options of {@link t.bool}. */
-export interface BoolOptions {
-  /**
-   * Only `true` may appear: a flag whose absence means false. `false` is refused (CODEC_RANGE)
-   * so the value has one encoding (absent), which signed bytes need (docs/WIRE.md §Schemas).
-   */
-  trueOnly?: boolean;
-}
-
-function bool(options: BoolOptions = {}): FieldType<boolean> {
+/**
+ * A boolean. `trueOnly`: only `true` may appear, a flag whose absence means false; `false` is
+ * refused (CODEC_RANGE) so the value has one encoding (absent), which signed bytes need
+ * (docs/WIRE.md §Schemas).
+ */
+function bool(options: { trueOnly?: boolean } = {}): FieldType<boolean> {
   const trueOnly = options.trueOnly === true;
   return new FieldType<boolean>('bool', trueOnly ? 'true' : 'bool', 0, (value, path, fail) => {
     if (typeof value !== 'boolean') return fail('CODEC_TYPE', `${path}: expected a boolean`);
