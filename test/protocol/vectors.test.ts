@@ -6,9 +6,11 @@ import { createNodeProvider } from '../../src/crypto/node.js';
 import { fromHex } from '../../src/crypto/bytes.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/constants.js';
 import { deriveAuthKeys, fastAuthHash, fullAuthHash, challengeHash, initialHash, phoneSignaturePayload } from '../../src/protocol/keyschedule.js';
-import { decodeMessage } from '../../src/wire/schema.js';
+import { decodeMessage, encodeMessage, type Schema } from '../../src/wire/schema.js';
 import { PairWelcomeSchema } from '../../src/protocol/pairing.js';
-import { GRANT_SIGNATURE_LABEL } from '../../src/protocol/grant.js';
+import { GRANT_SIGNATURE_LABEL, GrantBodySchema, ShareBundleSchema, decodeShareBundle } from '../../src/protocol/grant.js';
+import { AuthSchema, FrameSchema } from '../../src/protocol/messages.js';
+import { createChannel, openFrame } from '../../src/protocol/channel.js';
 
 const file = JSON.parse(readFileSync(new URL('../vectors/session-v1.json', import.meta.url), 'utf8'));
 const hex = (b: Uint8Array | Buffer) => Buffer.from(b).toString('hex');
@@ -114,4 +116,29 @@ describe('protocol 1.1 test vectors (docs/PROTOCOL.md §12)', () => {
     expect(hex(input)).toBe(a.pseudonymInput);
     expect(hex(createHmac('sha256', key).update(input).digest().subarray(0, 6))).toBe(a.pseudonym);
   });
+
+  it('each reject vector is refused with exactly its error; the canonical one is accepted', () => {
+    const schemas: Record<string, Schema<unknown>> = { GrantBody: GrantBodySchema, Frame: FrameSchema, Auth: AuthSchema } as Record<string, Schema<unknown>>;
+    const zero = () => new Uint8Array(32);
+    expect(file.rejects.length).toBeGreaterThan(5);
+    for (const r of file.rejects as Array<{ name: string; schema: string; hex: string; error: string }>) {
+      const bytes = fromHex(r.hex);
+      const attempt = () => {
+        decodeMessage(schemas[r.schema]!, bytes);
+        // Frames decode field by field; their combination is the channel's to judge.
+        if (r.schema === 'Frame') openFrame(createNodeProvider(), createChannel('vehicle', { sessionHash: zero(), kV2P: zero(), kP2V: zero(), resumptionSecret: zero(), ticketId: new Uint8Array(16) }), bytes);
+      };
+      if (r.error === '') expect(attempt, r.name).not.toThrow();
+      else expect(attempt, r.name).toThrow(expect.objectContaining({ code: r.error }));
+    }
+  });
+
+  it('the share bundle is base64url without padding and carries the grant and the advertising key', () => {
+    expect(file.grant.shareBundle).toMatch(/^[A-Za-z0-9_-]+$/);
+    const b = decodeShareBundle(file.grant.shareBundle);
+    expect(hex(b.grants[0]!)).toBe(file.grant.grant);
+    expect(hex(b.advertisingKey!)).toBe(file.advertising.advertisingKey);
+    expect(Buffer.from(file.grant.shareBundle, 'base64url')).toEqual(Buffer.from(encodeMessage(ShareBundleSchema, b)));
+  });
 });
+

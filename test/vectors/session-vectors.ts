@@ -30,7 +30,7 @@ import { consumeChallenge, consumeResult, createFastAuth, createFullAuth, precom
 import { createChallenge, consumeAuth, finishHandshake, openFastAuth, openFullAuth, verifyFullAuth } from '../../src/protocol/vehicle-handshake.js';
 import { createChannel, sealFrame } from '../../src/protocol/channel.js';
 import { CommandSchema, ResultSchema, FrameSchema, FullAuthBodySchema, FastAuthBodySchema } from '../../src/protocol/messages.js';
-import { issueGrant, decodeGrant } from '../../src/protocol/grant.js';
+import { issueGrant, decodeGrant, encodeShareBundle, GrantBodySchema } from '../../src/protocol/grant.js';
 import { KeyArgSchema } from '../../src/protocol/management.js';
 import { encodeMessage } from '../../src/wire/schema.js';
 import { computeVerifier, deriveSpake2PlusSecrets, proverFinish, proverStart, verifierFinish, verifierRespond } from '../../src/pairing/spake2plus.js';
@@ -240,6 +240,8 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
       body: hex(grantDecoded.grant.body),
       signature: hex(grantDecoded.grant.signature),
       grant: hex(grant),
+      // The friend's share bundle as text: base64url without padding (RFC 4648 §5).
+      shareBundle: encodeShareBundle({ vehicleId: identity.vehicleId, vehiclePublicKey: identity.publicKey, grants: [grant], advertisingKey }),
     },
     management: {
       revokeKeyArg: hex(revokeKeyArg),
@@ -252,8 +254,33 @@ export async function generateSessionVectors(): Promise<Record<string, unknown>>
       pseudonym: hex(computePseudonym(crypto, advertisingKey, slot)),
     },
     pairing,
+    rejects: rejectVectors(friend.publicKey, keyIdOf(crypto, signer.publicKey), identity.vehicleId, pairing.pairStart!),
     labels: Object.fromEntries(Object.entries(await import('../../src/protocol/constants.js').then((m) => m.LABELS)).map(([k, v]) => [k, hex(utf8(v))])),
   };
+}
+
+/**
+ * Inputs a receiver must refuse, with the error it must give: grant bodies with a second
+ * encoding (§8.1), Frames with both or neither field (§3), a PairStart read as an Auth (§3.2).
+ */
+function rejectVectors(subjectKey: Uint8Array, issuerKeyId: Uint8Array, vehicleId: Uint8Array, pairStart: string): Array<Record<string, string>> {
+  const body = toHex(
+    encodeMessage(GrantBodySchema, { grantId: new Uint8Array(16).fill(0xb0), vehicleId, subjectKey, issuerKeyId, commands: [1, 2], notBefore: 1_767_225_600, notAfter: 1_767_830_400 }),
+  );
+  const swap = (from: string, to: string): string => {
+    if (body.split(from).length !== 2) throw new Error(`vector: ${from} is not unique in the grant body`);
+    return body.replace(from, to);
+  };
+  const sealed17 = '51' + '00'.repeat(17);
+  return [
+    { name: 'grant body, canonical (accepted)', schema: 'GrantBody', hex: body, error: '' },
+    { name: 'grant body with 8: false', schema: 'GrantBody', hex: 'a8' + body.slice(2) + '08f4', error: 'CODEC_RANGE' },
+    { name: 'grant body with commands [2, 1]', schema: 'GrantBody', hex: swap('04820102', '04820201'), error: 'CODEC_UNSORTED' },
+    { name: 'grant body with commands [1, 1]', schema: 'GrantBody', hex: swap('04820102', '04820101'), error: 'CODEC_UNSORTED' },
+    { name: 'Frame with both fields', schema: 'Frame', hex: 'a2000101' + sealed17, error: 'BAD_FRAME' },
+    { name: 'Frame with neither field', schema: 'Frame', hex: 'a0', error: 'BAD_FRAME' },
+    { name: 'a PairStart decoded as an Auth (no pairing window)', schema: 'Auth', hex: pairStart, error: 'CODEC_UNKNOWN_KEY' },
+  ];
 }
 
 /** One owner pairing run with fixed code, salt, scalars and ephemeral: every message in hex. */
