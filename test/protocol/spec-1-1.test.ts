@@ -10,7 +10,7 @@ import { DAY, unlock } from '../helpers/sharing.js';
 import { T0 } from '../helpers/world.js';
 import { COMMAND, RECHALLENGE_COMMAND, SUPPORTED_VERSIONS } from '../../src/protocol/constants.js';
 import { SESSION_SCHEMAS, ChallengeSchema, FrameSchema } from '../../src/protocol/messages.js';
-import { PAIRING_SCHEMAS, PairStartSchema } from '../../src/protocol/pairing.js';
+import { PAIRING_SCHEMAS, PairStartSchema, PairingRecordSchema } from '../../src/protocol/pairing.js';
 import { GrantBodySchema, GrantSchema, ShareBundleSchema, decodeGrant, encodeShareBundle, grantSignaturePayload } from '../../src/protocol/grant.js';
 import * as management from '../../src/protocol/management.js';
 import { keyIdOf } from '../../src/protocol/keyschedule.js';
@@ -25,6 +25,7 @@ const WIRE_SCHEMAS: readonly Schema<unknown>[] = [
   GrantSchema,
   GrantBodySchema,
   ShareBundleSchema,
+  PairingRecordSchema,
   management.KeyArgSchema,
   management.GrantArgSchema,
   management.PageArgSchema,
