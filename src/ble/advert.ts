@@ -45,3 +45,23 @@ export function vehicleOfAdvertisement(
     return null;
   }
 }
+
+/**
+ * Whether the report is a digital-key car this phone may pair with: it advertises the service
+ * with a well-formed pseudonym that resolves to none of the vehicles `known` holds (null: the
+ * phone knows none). Never throws.
+ */
+export function isPairingCandidate(
+  ad: ScannedAdvertisement,
+  known: PseudonymResolver | null,
+  nowMs: number,
+  companyId: number = DEFAULT_COMPANY_ID,
+): boolean {
+  try {
+    if (!advertisesDigitalKey(ad)) return false;
+    if (pseudonymFromManufacturerData(ad.manufacturerData, companyId) === null) return false;
+    return known === null || vehicleOfAdvertisement(ad, known, nowMs, companyId) === null;
+  } catch {
+    return false;
+  }
+}

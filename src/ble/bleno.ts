@@ -30,6 +30,7 @@ import {
   DK_SERVICE_UUID,
   DK_TO_PHONE_UUID,
   DK_TO_VEHICLE_UUID,
+  MAX_LINK_MTU,
   encodeAdvertisingData,
   encodeBleInfo,
 } from './profile.js';
@@ -274,7 +275,9 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
     uuid: DK_INFO_UUID,
     properties: [...DK_PROPERTIES.info],
     onReadRequest(offset, callback) {
-      const mtu = session?.mtu ?? DEFAULT_ATT_MTU;
+      // Announced capped: at MTU 517 a notification could carry 514 bytes, over the 512 a GATT
+      // value may have (Web Bluetooth refuses them); both ends cut chunks at the announced MTU.
+      const mtu = Math.min(session?.mtu ?? DEFAULT_ATT_MTU, MAX_LINK_MTU);
       if (session !== null && session.link === null) session.announcedMtu = mtu;
       const value = infoValue(mtu);
       if (!Number.isSafeInteger(offset) || offset < 0 || offset > value.length) callback(Characteristic.RESULT_INVALID_OFFSET);
@@ -308,7 +311,7 @@ export async function startBlenoPeripheral(options: BlenoPeripheralOptions): Pro
       const s = session ?? (session = newSession('unknown'));
       // A second subscription without an unsubscribe: the old link ends, the connection stays.
       s.link?.transportClosed({ by: 'remote', reason: 'the phone subscribed again' });
-      const mtu = s.announcedMtu ?? maxValueSize + 3;
+      const mtu = s.announcedMtu ?? Math.min(maxValueSize + 3, MAX_LINK_MTU);
       if (!Number.isSafeInteger(mtu) || mtu < DEFAULT_ATT_MTU || mtu > MAX_ATT_MTU || maxValueSize + 3 < mtu) {
         report(new TransportError(BleErrorCode.mtuMismatch, `the stack allows ${maxValueSize}-byte notifications, the phone was told ${mtu - 3}`));
         bleno.disconnect();

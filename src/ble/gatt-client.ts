@@ -1,7 +1,7 @@
 /**
  * The phone's side of the digital-key profile over any GATT client API (docs/BLE.md §Platform
- * adapters): one {@link openGattLink} that every platform adapter (react-native-ble-plx, Web
- * Bluetooth, and later noble) reaches through a tiny {@link GattPort}.
+ * adapters): one {@link openGattLink} that every platform adapter (noble, react-native-ble-plx,
+ * Web Bluetooth) reaches through a tiny {@link GattPort}.
  *
  * After the adapter has connected and found the three characteristics, this reads and checks
  * the info characteristic (versions, the vehicle's message limit and the ATT MTU it negotiated),
@@ -41,6 +41,12 @@ export interface GattPort {
   subscribe(onValue: (value: Uint8Array | null) => void): Promise<void>;
   /** Stops notifications and removes every listener the port added. Never throws; idempotent. */
   unsubscribe(): void;
+  /**
+   * Optional: registers `listener` for `toPhone` values the port saw but did not pass to
+   * `subscribe`'s callback (noble reports notifications that arrive before the subscription was
+   * asked for); the link counts them in `stats.ignoredChunks`. Returns the function removing it.
+   */
+  onIgnored?(listener: () => void): () => void;
   /**
    * Largest value one write or notification may carry on this platform, in bytes, or null when
    * the platform does not say (the vehicle's reported MTU is then trusted).
@@ -100,6 +106,7 @@ export async function openGattLink(port: GattPort, options: GattLinkOptions = {}
   const withResponse = options.writeWithoutResponse !== true;
   const { signal } = options;
   if (signal?.aborted === true) {
+    port.unsubscribe();
     port.disconnect();
     throw new AbortError('connect aborted', { cause: signal.reason });
   }
@@ -111,9 +118,16 @@ export async function openGattLink(port: GattPort, options: GattLinkOptions = {}
     if (link !== null) link.transportClosed(info);
     else ops.failAll(new TransportError(BleErrorCode.connectFailed, `the connection dropped during set-up: ${info.reason}`));
   });
+  // Values ignored before the link exists (during the info read) are counted once it does.
+  let ignoredEarly = 0;
+  const offIgnored = port.onIgnored?.(() => {
+    if (link !== null) link.ignoreChunk();
+    else ignoredEarly += 1;
+  });
   const release = (): void => {
     signal?.removeEventListener('abort', onAbort);
     offDisconnect();
+    offIgnored?.();
     port.unsubscribe();
   };
   try {
@@ -132,6 +146,7 @@ export async function openGattLink(port: GattPort, options: GattLinkOptions = {}
         release();
       },
     });
+    for (; ignoredEarly > 0; ignoredEarly--) chunkLink.ignoreChunk();
     link = chunkLink;
     await runPortOp(ops, 'subscribe to toPhone', gattMs, false, () =>
       // Values are taken from the subscription request on: the vehicle may notify the challenge

@@ -3,7 +3,8 @@
  * Node API and no BLE stack, so Metro and browser bundlers take it as is.
  *
  * - the GATT profile: UUIDs, the info characteristic's schema, the advertising payload;
- * - pseudonym computation and scan-time matching ({@link PseudonymResolver});
+ * - pseudonym computation and scan-time matching ({@link PseudonymResolver}, advert.ts), and
+ *   {@link runScan}, a scan's deadline, abort and guaranteed stop;
  * - {@link ChunkLink}, the chunked-GATT Link, and {@link openGattLink}, the phone's GATT client
  *   over a tiny {@link GattPort} that each platform adapter maps onto its API;
  * - retry with backoff and the stable BLE error codes.
@@ -17,7 +18,8 @@ export { withBackoff, backoffDelayMs, isRetryable, type BackoffOptions } from '.
 export { ChunkLink, type BleLink, type BleLinkStats, type ChunkLinkOptions } from './chunk-link.js';
 export { openGattLink, DEFAULT_GATT_TIMEOUT_MS, type GattLink, type GattLinkOptions, type GattPort } from './gatt-client.js';
 export { GattOps, type GattOpOptions, type GattSettle, type GattStart } from './gatt-op.js';
-export { advertisesDigitalKey, vehicleOfAdvertisement, type ScannedAdvertisement } from './advert.js';
+export { advertisesDigitalKey, isPairingCandidate, vehicleOfAdvertisement, type ScannedAdvertisement } from './advert.js';
+export { runScan, type ScanRun } from './scan.js';
 export { toBase64, fromBase64 } from './base64.js';
 export * from './profile.js';
 export {

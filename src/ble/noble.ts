@@ -2,43 +2,33 @@
  * `ble-digital-key/ble/noble`: the phone (GATT central) side on @abandonware/noble, for Node
  * phones-in-a-box, test rigs and desktop tools (docs/BLE.md §Phone side). Node-only.
  *
+ * A thin mapping of noble's event API onto the platform-neutral layer (`ble-digital-key/ble`):
  * - {@link loadNoble} loads noble lazily: its main entry opens an HCI socket at load time and
  *   throws on machines without Bluetooth, so nothing here imports it at module load.
- * - {@link scanForVehicle} scans for the digital-key service and picks the paired vehicle whose
- *   rotating pseudonym matches, among any number of cars in range.
- * - {@link connectNobleLink} connects, discovers the profile, reads the info characteristic (MTU
- *   and versions), subscribes, and returns a {@link Link} that writes chunks and reassembles
- *   notifications.
+ * - {@link scanForVehicle} / {@link scanForPairing} feed noble's `discover` reports to the
+ *   shared advertisement matching (advert.ts) inside the shared scan runner (scan.ts).
+ * - {@link connectNobleLink} connects and discovers the profile, then runs the shared GATT client
+ *   ({@link openGattLink}: info read, version and chunk-size checks, subscription, framing,
+ *   deadlines, disconnect mapping) over a {@link GattPort} made of noble's peripheral and
+ *   characteristic events.
  *
- * Every GATT operation has a deadline and is rejected when the connection drops, and every
- * listener added to noble's objects is removed when the operation or the link ends.
+ * Every listener added to noble's objects is removed when its operation or the link ends.
  */
 
 import type { CryptoProvider } from '../crypto/provider.js';
 import { AbortError, DigitalKeyError, ProtocolError, TimeoutError, TransportError, UsageError } from '../errors.js';
 import type { PairedVehicle } from '../phone/store.js';
-import { SUPPORTED_VERSIONS } from '../protocol/constants.js';
-import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
+import { systemClock, type Clock } from '../transport/clock.js';
 import type { LinkCloseInfo } from '../transport/link.js';
-import { linkClosedError } from '../transport/link-op.js';
+import { isPairingCandidate, vehicleOfAdvertisement, type ScannedAdvertisement } from './advert.js';
 import { withBackoff, type BackoffOptions } from './backoff.js';
-import { ChunkLink, type BleLink } from './chunk-link.js';
 import { BleErrorCode } from './codes.js';
+import { checkTimeoutMs, DEFAULT_GATT_TIMEOUT_MS, openGattLink, type GattLink, type GattLinkOptions, type GattPort } from './gatt-client.js';
 import { GattOps, listen, type Emitter } from './gatt-op.js';
 import { requireBle, waitPoweredOn } from './load.js';
-import {
-  DEFAULT_COMPANY_ID,
-  DEFAULT_PSEUDONYM_ROTATION_MS,
-  DK_INFO_UUID,
-  DK_SERVICE_UUID,
-  DK_TO_PHONE_UUID,
-  DK_TO_VEHICLE_UUID,
-  compactUuid,
-  decodeBleInfo,
-  pseudonymFromManufacturerData,
-  type BleInfo,
-} from './profile.js';
+import { DEFAULT_COMPANY_ID, DEFAULT_PSEUDONYM_ROTATION_MS, DK_INFO_UUID, DK_SERVICE_UUID, DK_TO_PHONE_UUID, DK_TO_VEHICLE_UUID, compactUuid } from './profile.js';
 import { PseudonymResolver } from './pseudonym.js';
+import { runScan } from './scan.js';
 
 export { BleErrorCode } from './codes.js';
 export { withBackoff, backoffDelayMs, isRetryable, type BackoffOptions } from './backoff.js';
@@ -166,12 +156,43 @@ export function advertisedRssi(rssi: unknown): number | null {
   return typeof rssi === 'number' && Number.isInteger(rssi) && rssi >= -127 && rssi <= 20 ? rssi : null;
 }
 
-/** Checks a positive timeout option. */
-function checkTimeout(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(BleErrorCode.badOptions, `"${name}" must be a positive number of ms`);
+/** A noble report in the shape the shared matching reads; null if the peripheral is malformed. */
+function advertisementOf(peripheral: NoblePeripheralLike): ScannedAdvertisement | null {
+  try {
+    const ad = peripheral.advertisement;
+    return { serviceUuids: ad?.serviceUuids, manufacturerData: ad?.manufacturerData, connectable: peripheral.connectable };
+  } catch {
+    // A getter that throws: attacker-shaped data is simply not a match.
+    return null;
   }
-  return value;
+}
+
+/**
+ * Starts noble scanning for the digital-key service with `onReport` for each report, failing
+ * the scan if the adapter leaves `poweredOn`; returns the scan's stop (listeners removed).
+ */
+function startNobleScan(noble: NobleLike, onReport: (peripheral: NoblePeripheralLike) => void, reject: (err: Error) => void): () => void {
+  const offs = [
+    listen(noble, 'discover', onReport),
+    listen(noble, 'stateChange', (state: string) => {
+      if (state !== 'poweredOn') reject(new TransportError(BleErrorCode.adapterState, `the Bluetooth adapter left the poweredOn state (now "${state}") during the scan`));
+    }),
+  ];
+  const stop = (): void => {
+    for (const off of offs) off();
+    try {
+      noble.stopScanning();
+    } catch {
+      // The adapter went away: nothing is scanning any more.
+    }
+  };
+  try {
+    // allowDuplicates: every report is looked at, so a pseudonym that rotates mid-scan is seen.
+    noble.startScanning([compactUuid(DK_SERVICE_UUID)], true);
+  } catch (err) {
+    reject(new TransportError(BleErrorCode.adapterState, 'the Bluetooth adapter refused to scan', { cause: err }));
+  }
+  return stop;
 }
 
 /**
@@ -184,7 +205,7 @@ function checkTimeout(value: unknown, name: string): number {
  */
 export async function scanForVehicle(options: ScanOptions): Promise<ScanResult> {
   const { crypto, vehicles, clock = systemClock, rotationMs = DEFAULT_PSEUDONYM_ROTATION_MS, companyId = DEFAULT_COMPANY_ID, signal } = options;
-  const timeoutMs = checkTimeout(options.timeoutMs, 'timeoutMs');
+  const timeoutMs = checkTimeoutMs(options.timeoutMs, 'timeoutMs');
   if (!Array.isArray(vehicles) || !vehicles.some((v) => v?.advertisingKey instanceof Uint8Array)) {
     throw new UsageError(
       'BLE_NO_ADVERTISING_KEY',
@@ -195,49 +216,23 @@ export async function scanForVehicle(options: ScanOptions): Promise<ScanResult> 
   const noble = options.noble ?? loadNoble();
   const startMs = clock.now();
   await waitPoweredOn('@abandonware/noble', noble, clock, timeoutMs, signal);
-  const remainingMs = Math.max(1, timeoutMs - (clock.now() - startMs));
-  const serviceUuid = compactUuid(DK_SERVICE_UUID);
-
-  return new Promise<ScanResult>((resolve, reject) => {
-    const offs: Array<() => void> = [];
-    let timer: TimerHandle | undefined;
-    let done = false;
-    const finish = (err: Error | null, result?: ScanResult): void => {
-      if (done) return;
-      done = true;
-      if (timer !== undefined) clock.clearTimeout(timer);
-      for (const off of offs) off();
-      signal?.removeEventListener('abort', onAbort);
-      try {
-        noble.stopScanning();
-      } catch {
-        // The adapter went away: nothing is scanning any more.
-      }
-      if (err !== null) reject(err);
-      else resolve(result as ScanResult);
-    };
-    const onAbort = (): void => finish(new AbortError('scan aborted', { cause: signal?.reason }));
-    offs.push(
-      listen(noble, 'discover', (peripheral: NoblePeripheralLike) => {
-        const vehicle = matchAdvertisement(peripheral, serviceUuid, companyId, (p) => resolver.resolve(p, clock.now()));
-        if (vehicle !== null) finish(null, { peripheral, vehicle, rssi: advertisedRssi(peripheral.rssi) });
-      }),
-      listen(noble, 'stateChange', (state: string) => {
-        if (state !== 'poweredOn') finish(new TransportError(BleErrorCode.adapterState, `the Bluetooth adapter left the poweredOn state (now "${state}") during the scan`));
-      }),
-    );
-    if (signal?.aborted === true) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    timer = clock.setTimeout(() => {
-      timer = undefined;
-      finish(new TimeoutError(BleErrorCode.scanTimeout, `no paired vehicle was seen within ${timeoutMs} ms: is the car in range and its key module running?`));
-    }, remainingMs);
-    try {
-      // allowDuplicates: every report is looked at, so a pseudonym that rotates mid-scan is seen.
-      noble.startScanning([serviceUuid], true);
-    } catch (err) {
-      finish(new TransportError(BleErrorCode.adapterState, 'the Bluetooth adapter refused to scan', { cause: err }));
-    }
+  return runScan<ScanResult>({
+    clock,
+    timeoutMs: Math.max(1, timeoutMs - (clock.now() - startMs)),
+    signal,
+    atDeadline: () => {
+      throw new TimeoutError(BleErrorCode.scanTimeout, `no paired vehicle was seen within ${timeoutMs} ms: is the car in range and its key module running?`);
+    },
+    start: ({ resolve, reject }) =>
+      startNobleScan(
+        noble,
+        (peripheral) => {
+          const ad = advertisementOf(peripheral);
+          const vehicle = ad === null ? null : vehicleOfAdvertisement(ad, resolver, clock.now(), companyId);
+          if (vehicle !== null) resolve({ peripheral, vehicle, rssi: advertisedRssi(peripheral.rssi) });
+        },
+        reject,
+      ),
   });
 }
 
@@ -271,75 +266,34 @@ function byProximity(x: PairingCandidate, y: PairingCandidate): number {
 /**
  * Before pairing the phone has no advertising key, so it cannot tell which car is which: this
  * listens for `listenMs` and returns every car advertising the digital-key service (less the
- * ones already paired), nearest first by RSSI (cars whose RSSI the controller did not measure last). The app tries them in that order with
- * `phone.pair(link, code)`: the pairing code authenticates the car (SPAKE2+), and a car without
- * an open window, or with another code, learns nothing and refuses (docs/BLE.md §Pairing).
+ * ones already paired), nearest first by RSSI (cars whose RSSI the controller did not measure
+ * last). The app tries them in that order with `phone.pair(link, code)`: the pairing code
+ * authenticates the car (SPAKE2+), and a car without an open window, or with another code,
+ * learns nothing and refuses (docs/BLE.md §Pairing).
  *
  * @throws TransportError `BLE_UNAVAILABLE` / `BLE_ADAPTER_STATE`, AbortError.
  */
 export async function scanForPairing(options: PairingScanOptions): Promise<PairingCandidate[]> {
   const { clock = systemClock, companyId = DEFAULT_COMPANY_ID, signal, known } = options;
-  const listenMs = checkTimeout(options.listenMs, 'listenMs');
+  const listenMs = checkTimeoutMs(options.listenMs, 'listenMs');
   const resolver = known === undefined ? null : new PseudonymResolver(known.crypto, known.vehicles, known.rotationMs);
   const noble = options.noble ?? loadNoble();
   await waitPoweredOn('@abandonware/noble', noble, clock, listenMs, signal);
-  const serviceUuid = compactUuid(DK_SERVICE_UUID);
   const heard = new Map<string, PairingCandidate>();
-  return new Promise<PairingCandidate[]>((resolve, reject) => {
-    const finish = (err: Error | null): void => {
-      clock.clearTimeout(timer);
-      off();
-      signal?.removeEventListener('abort', onAbort);
-      try {
-        noble.stopScanning();
-      } catch {
-        // The adapter went away: nothing is scanning any more.
-      }
-      if (err !== null) reject(err);
-      else resolve([...heard.values()].sort(byProximity));
-    };
-    const onAbort = (): void => finish(new AbortError('scan aborted', { cause: signal?.reason }));
-    const off = listen(noble, 'discover', (peripheral: NoblePeripheralLike) => {
-      // A car already paired resolves to a vehicle; a candidate resolves to none.
-      const isOurs = matchAdvertisement(peripheral, serviceUuid, companyId, (p) => (p === null ? null : (resolver?.resolve(p, clock.now()) ?? CANDIDATE)));
-      if (isOurs !== CANDIDATE) return;
-      const previous = heard.get(peripheral.id);
-      const rssi = advertisedRssi(peripheral.rssi);
-      if (previous === undefined || (rssi !== null && rssi > (previous.rssi ?? -Infinity))) heard.set(peripheral.id, { peripheral, rssi: rssi ?? previous?.rssi ?? null });
-    });
-    const timer = clock.setTimeout(() => finish(null), listenMs);
-    if (signal?.aborted === true) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      noble.startScanning([serviceUuid], true);
-    } catch (err) {
-      finish(new TransportError(BleErrorCode.adapterState, 'the Bluetooth adapter refused to scan', { cause: err }));
-    }
+  const onReport = (peripheral: NoblePeripheralLike): void => {
+    const ad = advertisementOf(peripheral);
+    if (ad === null || !isPairingCandidate(ad, resolver, clock.now(), companyId)) return;
+    const previous = heard.get(peripheral.id);
+    const rssi = advertisedRssi(peripheral.rssi);
+    if (previous === undefined || (rssi !== null && rssi > (previous.rssi ?? -Infinity))) heard.set(peripheral.id, { peripheral, rssi: rssi ?? previous?.rssi ?? null });
+  };
+  return runScan<PairingCandidate[]>({
+    clock,
+    timeoutMs: listenMs,
+    signal,
+    atDeadline: () => [...heard.values()].sort(byProximity),
+    start: ({ reject }) => startNobleScan(noble, onReport, reject),
   });
-}
-
-/** Marker for "a digital-key car this phone does not know" in {@link scanForPairing}. */
-const CANDIDATE: PairedVehicle = Object.freeze({ vehicleId: new Uint8Array(0), publicKey: new Uint8Array(0), name: '' });
-
-/**
- * The vehicle an advertisement belongs to, or null. Advertisements are attacker-controlled:
- * anything malformed is simply not a match.
- */
-function matchAdvertisement(
-  peripheral: NoblePeripheralLike,
-  serviceUuid: string,
-  companyId: number,
-  resolve: (pseudonym: Uint8Array | null) => PairedVehicle | null,
-): PairedVehicle | null {
-  try {
-    if (peripheral.connectable === false) return null;
-    const ad = peripheral.advertisement;
-    const uuids = Array.isArray(ad?.serviceUuids) ? ad.serviceUuids : [];
-    if (!uuids.some((u) => typeof u === 'string' && u.replace(/-/g, '').toLowerCase() === serviceUuid)) return null;
-    return resolve(pseudonymFromManufacturerData(ad.manufacturerData, companyId));
-  } catch {
-    return null;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,12 +309,10 @@ export interface NobleTimeouts {
 }
 
 /** Default {@link NobleTimeouts}. */
-export const DEFAULT_NOBLE_TIMEOUTS: Readonly<Required<NobleTimeouts>> = Object.freeze({ connectMs: 10_000, gattMs: 5_000 });
+export const DEFAULT_NOBLE_TIMEOUTS: Readonly<Required<NobleTimeouts>> = Object.freeze({ connectMs: 10_000, gattMs: DEFAULT_GATT_TIMEOUT_MS });
 
 /** Options of {@link connectNobleLink}. */
-export interface NobleLinkOptions {
-  /** Clock of the link's timeouts (default systemClock). */
-  clock?: Clock;
+export interface NobleLinkOptions extends Omit<GattLinkOptions, 'gattTimeoutMs' | 'writeWithoutResponse'> {
   timeouts?: NobleTimeouts;
   /**
    * Write chunks without response (default true): faster, and flow-controlled by the stack.
@@ -368,22 +320,12 @@ export interface NobleLinkOptions {
    * link); use it with stacks that drop writes without response when their buffer is full.
    */
   writeWithoutResponse?: boolean;
-  /** Largest message this phone accepts, in bytes (default MAX_MESSAGE_BYTES). */
-  maxMessageBytes?: number;
-  /** Messages kept while nobody receives (default MAX_QUEUED_MESSAGES). */
-  maxQueuedMessages?: number;
-  /** Longest gap between two chunks of a message, in ms (default INTER_CHUNK_TIMEOUT_MS). */
-  interChunkTimeoutMs?: number;
-  /** Cancels the set-up (the connection is then dropped). */
-  signal?: AbortSignal;
 }
 
 /** A Link over a noble connection. */
-export interface NobleLink extends BleLink {
+export interface NobleLink extends GattLink {
   /** The connected peripheral. */
   readonly peripheral: NoblePeripheralLike;
-  /** What the vehicle's info characteristic said (versions, max message size, MTU). */
-  readonly info: BleInfo;
 }
 
 /** The profile's three characteristics on one peripheral. */
@@ -454,44 +396,64 @@ function toBytes(data: unknown): Uint8Array | null {
 }
 
 /**
- * Connects to `peripheral` and returns a Link over the digital-key profile: connect, discover the
- * service and its three characteristics, read the info (the link uses the ATT MTU the vehicle
- * reports, so both ends cut chunks alike even where noble hides the MTU), subscribe to
- * notifications, then hand out the link. Notifications that arrive before the subscription was
- * requested are ignored (counted in `stats.ignoredChunks`).
+ * Connects to `peripheral` and returns a Link over the digital-key profile: connect and discover
+ * the service and its three characteristics here, then the shared GATT client reads the info
+ * (the link uses the ATT MTU the vehicle reports, so both ends cut chunks alike even where noble
+ * hides the MTU), subscribes to notifications and hands out the link. Notifications that arrive
+ * before the subscription was requested are ignored (counted in `stats.ignoredChunks`).
  *
  * On any failure the connection is dropped, every listener removed, and the error is typed:
- * TransportError `BLE_CONNECT_FAILED` / `BLE_GATT_FAILED`, TimeoutError `BLE_GATT_TIMEOUT`,
- * ProtocolError `BLE_PROFILE_MISMATCH` / `BLE_BAD_INFO` / `BLE_VERSION_MISMATCH`, AbortError.
+ * TransportError `BLE_CONNECT_FAILED` / `BLE_GATT_FAILED` / `BLE_MTU_MISMATCH`, TimeoutError
+ * `BLE_GATT_TIMEOUT`, ProtocolError `BLE_PROFILE_MISMATCH` / `BLE_BAD_INFO` /
+ * `BLE_VERSION_MISMATCH`, AbortError.
  */
 export async function connectNobleLink(peripheral: NoblePeripheralLike, options: NobleLinkOptions = {}): Promise<NobleLink> {
   const clock = options.clock ?? systemClock;
-  const connectMs = checkTimeout(options.timeouts?.connectMs ?? DEFAULT_NOBLE_TIMEOUTS.connectMs, 'timeouts.connectMs');
-  const gattMs = checkTimeout(options.timeouts?.gattMs ?? DEFAULT_NOBLE_TIMEOUTS.gattMs, 'timeouts.gattMs');
+  const connectMs = checkTimeoutMs(options.timeouts?.connectMs ?? DEFAULT_NOBLE_TIMEOUTS.connectMs, 'timeouts.connectMs');
+  const gattMs = checkTimeoutMs(options.timeouts?.gattMs ?? DEFAULT_NOBLE_TIMEOUTS.gattMs, 'timeouts.gattMs');
   const withoutResponse = options.writeWithoutResponse ?? true;
+  // The watch starts before the connection, so every disconnect this stack asks for is known.
+  const request = watchDisconnectRequest(peripheral);
+  let profile: Profile;
+  try {
+    profile = await connectAndDiscover(peripheral, new GattOps(clock), { connectMs, gattMs, withoutResponse, signal: options.signal });
+  } catch (err) {
+    request.restore();
+    dropConnection(peripheral);
+    throw err instanceof DigitalKeyError ? err : new TransportError(BleErrorCode.connectFailed, 'link set-up failed', { cause: err });
+  }
+  const link = await openGattLink(noblePort(peripheral, profile, request), {
+    ...options,
+    clock,
+    gattTimeoutMs: gattMs,
+    writeWithoutResponse: withoutResponse,
+  });
+  return Object.assign(link, { peripheral }) as GattLink & NobleLink;
+}
+
+/** What {@link connectAndDiscover} needs besides the peripheral. */
+interface SetupOptions {
+  connectMs: number;
+  gattMs: number;
+  withoutResponse: boolean;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Connects and discovers the profile, each step under a deadline; a disconnect or an abort
+ * rejects whatever step waits. Removes its listeners however it ends; the caller drops the
+ * connection on failure.
+ */
+async function connectAndDiscover(peripheral: NoblePeripheralLike, ops: GattOps, options: SetupOptions): Promise<Profile> {
   const { signal } = options;
   if (signal?.aborted === true) throw new AbortError('connect aborted', { cause: signal.reason });
-
-  const ops = new GattOps(clock);
-  const request = watchDisconnectRequest(peripheral);
-  const offs: Array<() => void> = [request.restore];
-  const removeListeners = (): void => {
-    for (const off of offs.splice(0)) off();
-    signal?.removeEventListener('abort', onAbort);
-  };
-  let link: ChunkLink | null = null;
   const onAbort = (): void => ops.failAll(new AbortError('connect aborted', { cause: signal?.reason }));
   signal?.addEventListener('abort', onAbort, { once: true });
-  offs.push(
-    listen(peripheral, 'disconnect', (reason: unknown) => {
-      const info = closeInfoForDisconnect(reason, request.requested());
-      if (link !== null) link.transportClosed(info);
-      else ops.failAll(new TransportError(BleErrorCode.connectFailed, `the connection dropped during set-up: ${info.reason}`));
-    }),
-  );
-
+  const offLost = listen(peripheral, 'disconnect', (reason: unknown) => {
+    ops.failAll(new TransportError(BleErrorCode.connectFailed, `the connection dropped during set-up: ${closeInfoForDisconnect(reason).reason}`));
+  });
   try {
-    await ops.run<void>({ name: 'connect', timeoutMs: connectMs }, ({ resolve, reject }) => {
+    await ops.run<void>({ name: 'connect', timeoutMs: options.connectMs }, ({ resolve, reject }) => {
       const off = listen(peripheral, 'connect', (error?: unknown) => {
         if (error) reject(new TransportError(BleErrorCode.connectFailed, 'the connection to the vehicle failed', { cause: error }));
         else resolve();
@@ -499,53 +461,10 @@ export async function connectNobleLink(peripheral: NoblePeripheralLike, options:
       peripheral.connect();
       return off;
     });
-    const profile = await discoverProfile(peripheral, ops, gattMs, withoutResponse);
-    // Listen from discovery on: a notification before the subscription is requested is counted
-    // and dropped, never taken as the start of a message.
-    let subscribing = false;
-    let ignoredEarly = 0;
-    offs.push(
-      listen(profile.toPhone, 'data', (data: unknown, isNotification?: boolean) => {
-        const bytes = toBytes(data);
-        if (link === null) ignoredEarly += 1;
-        else if (!subscribing || isNotification === false || bytes === null) link.ignoreChunk();
-        else link.deliverChunk(bytes);
-      }),
-    );
-    const info = await readInfo(profile.info, ops, gattMs);
-    const chunkLink = new ChunkLink({
-      clock,
-      mtu: info.attMtu,
-      maxSendBytes: info.maxMessageBytes,
-      maxReceiveBytes: options.maxMessageBytes,
-      maxQueuedMessages: options.maxQueuedMessages,
-      interChunkTimeoutMs: options.interChunkTimeoutMs,
-      writeChunk: (chunk) => writeChunk(profile.toVehicle, ops, gattMs, chunk, withoutResponse),
-      disconnect: () => dropConnection(peripheral),
-      onShutdown: (closeInfo) => {
-        ops.failAll(linkClosedError(closeInfo.reason, true));
-        removeListeners();
-      },
-    });
-    for (; ignoredEarly > 0; ignoredEarly--) chunkLink.ignoreChunk();
-    link = chunkLink;
-    await ops.run<void>({ name: 'subscribe to toPhone', timeoutMs: gattMs }, ({ resolve, reject }) => {
-      const off = listen(profile.toPhone, 'notify', (state: unknown) => {
-        if (state === true) resolve();
-        else reject(new TransportError(BleErrorCode.gattFailed, 'the vehicle did not enable notifications'));
-      });
-      subscribing = true;
-      profile.toPhone.notify(true);
-      return off;
-    });
+    return await discoverProfile(peripheral, ops, options.gattMs, options.withoutResponse);
+  } finally {
+    offLost();
     signal?.removeEventListener('abort', onAbort);
-    return Object.assign(chunkLink, { peripheral, info }) as ChunkLink & NobleLink;
-  } catch (err) {
-    if (link !== null) link.transportClosed({ by: 'error', reason: 'link set-up failed' });
-    ops.failAll(new TransportError(BleErrorCode.connectFailed, 'link set-up failed'));
-    removeListeners();
-    dropConnection(peripheral);
-    throw err instanceof DigitalKeyError ? err : new TransportError(BleErrorCode.connectFailed, 'link set-up failed', { cause: err });
   }
 }
 
@@ -579,35 +498,91 @@ async function discoverProfile(peripheral: NoblePeripheralLike, ops: GattOps, ga
   };
 }
 
-/** Reads and checks the info characteristic. */
-async function readInfo(characteristic: NobleCharacteristicLike, ops: GattOps, gattMs: number): Promise<BleInfo> {
-  const raw = await ops.run<unknown>({ name: 'read info', timeoutMs: gattMs }, ({ resolve }) => {
-    const off = listen(characteristic, 'data', (data: unknown, isNotification?: boolean) => {
-      if (isNotification !== true) resolve(data);
-    });
-    characteristic.read();
-    return off;
-  });
-  const bytes = toBytes(raw);
-  if (bytes === null) throw new ProtocolError(BleErrorCode.badInfo, 'the vehicle sent no info value');
-  const info = decodeBleInfo(bytes);
-  if (!SUPPORTED_VERSIONS.some((v) => info.versions.includes(v))) {
-    throw new ProtocolError(BleErrorCode.versionMismatch, `the vehicle speaks protocol versions [${info.versions.join(', ')}], this phone [${SUPPORTED_VERSIONS.join(', ')}]`);
-  }
-  return info;
+/**
+ * The largest value one write or notification carries on this connection: `mtu − 3` where the
+ * binding reports the ATT MTU (Linux HCI, after its exchange, which runs before discovery
+ * answers), else null (macOS). noble HCI stores the server's MTU, never less than the one in
+ * use, so this bound never refuses a vehicle wrongly.
+ */
+function maxValueBytesOf(peripheral: NoblePeripheralLike): number | null {
+  const mtu = peripheral.mtu;
+  return typeof mtu === 'number' && Number.isSafeInteger(mtu) && mtu >= 23 ? mtu - 3 : null;
 }
 
 /**
- * One chunk as one GATT write. noble's Characteristic.write reports success with a 'write'
- * event and reports nothing on an ATT error, hence the deadline.
+ * The {@link GattPort} of one noble connection. noble answers each request with an event (`data`
+ * for a read, `write`, `notify`) and reports nothing on an ATT error, so each request listens
+ * for its answer and the shared client bounds it with a deadline; `unsubscribe` removes every
+ * listener still waiting and puts the peripheral's `state` property back.
  */
-function writeChunk(characteristic: NobleCharacteristicLike, ops: GattOps, gattMs: number, chunk: Uint8Array, withoutResponse: boolean): Promise<void> {
-  return ops.run<void>({ name: 'write toVehicle', timeoutMs: gattMs, mayHaveSucceeded: true }, ({ resolve }) => {
-    const off = listen(characteristic, 'write', () => resolve());
-    // noble's HCI binding reads the value with Buffer methods.
-    characteristic.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), withoutResponse);
-    return off;
+function noblePort(peripheral: NoblePeripheralLike, p: Profile, request: { requested(): boolean; restore(): void }): GattPort {
+  const waiting = new Set<() => void>();
+  /** Listens for one answer; the listener is removed on the answer or by `unsubscribe`. */
+  const answer = <A extends unknown[]>(emitter: Emitter, event: string, accept: (...args: A) => boolean): Promise<A> =>
+    new Promise<A>((resolve) => {
+      const off = listen(emitter, event, (...args: A) => {
+        if (!accept(...args)) return;
+        done();
+        resolve(args);
+      });
+      const done = (): void => {
+        off();
+        waiting.delete(done);
+      };
+      waiting.add(done);
+    });
+  let onValue: ((value: Uint8Array | null) => void) | null = null;
+  const ignored = new Set<() => void>();
+  // From discovery on: a notification before the subscription is asked for is counted and
+  // dropped, never taken as the start of a message.
+  const offData = listen(p.toPhone, 'data', (data: unknown, isNotification?: boolean) => {
+    if (onValue !== null) onValue(isNotification === false ? null : toBytes(data));
+    else for (const l of [...ignored]) l();
   });
+  return {
+    get maxValueBytes() {
+      return maxValueBytesOf(peripheral);
+    },
+    async readInfo() {
+      const answered = answer<[unknown, boolean?]>(p.info, 'data', (_data, isNotification) => isNotification !== true);
+      p.info.read();
+      const bytes = toBytes((await answered)[0]);
+      if (bytes === null) throw new ProtocolError(BleErrorCode.badInfo, 'the vehicle sent no info value');
+      return bytes;
+    },
+    async write(chunk, withResponse) {
+      // noble's Characteristic.write reports success with a 'write' event, nothing on an ATT error.
+      const written = answer(p.toVehicle, 'write', () => true);
+      // noble's HCI binding reads the value with Buffer methods.
+      p.toVehicle.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), !withResponse);
+      await written;
+    },
+    async subscribe(listener) {
+      const enabled = answer<[unknown]>(p.toPhone, 'notify', () => true);
+      onValue = listener;
+      p.toPhone.notify(true);
+      const [state] = await enabled;
+      if (state !== true) throw new TransportError(BleErrorCode.gattFailed, 'the vehicle did not enable notifications');
+    },
+    unsubscribe() {
+      // No notify(false): the link is over, and the connection is dropped next (or already gone).
+      onValue = null;
+      offData();
+      ignored.clear();
+      for (const done of [...waiting]) done();
+      request.restore();
+    },
+    onIgnored(listener) {
+      ignored.add(listener);
+      return () => ignored.delete(listener);
+    },
+    onDisconnect(listener) {
+      return listen(peripheral, 'disconnect', (reason: unknown) => listener(closeInfoForDisconnect(reason, request.requested())));
+    },
+    disconnect() {
+      dropConnection(peripheral);
+    },
+  };
 }
 
 /** Disconnects if connected (or cancels a pending connection); never throws. */

@@ -40,6 +40,17 @@ export const DK_PROPERTIES = Object.freeze({
 });
 
 /**
+ * Largest value one GATT write or notification carries in this profile, in bytes: the Core
+ * spec's attribute value limit (Core v5.4 Vol 3 Part F §3.2.9), which Web Bluetooth enforces.
+ * An ATT MTU of 517 would allow 514-byte notifications, so links run at most at MTU
+ * {@link MAX_LINK_MTU}.
+ */
+export const MAX_GATT_VALUE_BYTES = 512;
+
+/** Largest ATT MTU a link cuts chunks for: {@link MAX_GATT_VALUE_BYTES} plus the 3-byte ATT header. */
+export const MAX_LINK_MTU = MAX_GATT_VALUE_BYTES + 3;
+
+/**
  * A UUID as noble and bleno spell it: lower case, no dashes (`406c7349746…`). Both libraries
  * compare UUIDs as such strings.
  */

@@ -17,9 +17,9 @@ import type { BleError, BleManager, Characteristic, Device, State, Subscription 
 import type { CryptoProvider } from '../crypto/provider.js';
 import { AbortError, DigitalKeyError, ProtocolError, TimeoutError, TransportError, UsageError } from '../errors.js';
 import type { PairedVehicle } from '../phone/store.js';
-import { systemClock, type Clock, type TimerHandle } from '../transport/clock.js';
+import { systemClock, type Clock } from '../transport/clock.js';
 import type { LinkCloseInfo } from '../transport/link.js';
-import { advertisesDigitalKey, vehicleOfAdvertisement } from './advert.js';
+import { isPairingCandidate, vehicleOfAdvertisement, type ScannedAdvertisement } from './advert.js';
 import { fromBase64, toBase64 } from './base64.js';
 import { BleErrorCode } from './codes.js';
 import { withBackoff, type BackoffOptions } from './backoff.js';
@@ -27,6 +27,7 @@ import { checkTimeoutMs, openGattLink, type GattLink, type GattLinkOptions, type
 import { GattOps } from './gatt-op.js';
 import { DEFAULT_COMPANY_ID, DEFAULT_PSEUDONYM_ROTATION_MS, DK_INFO_UUID, DK_SERVICE_UUID, DK_TO_PHONE_UUID, DK_TO_VEHICLE_UUID } from './profile.js';
 import { PseudonymResolver } from './pseudonym.js';
+import { runScan } from './scan.js';
 
 /**
  * ble-plx's error codes this adapter tells apart (its `BleErrorCode` enum; the numbers are
@@ -180,36 +181,44 @@ export function scanForVehicleRN(options: RnScanOptions): Promise<RnScanResult> 
   }
   if (signal?.aborted === true) return Promise.reject(new AbortError('scan aborted', { cause: signal.reason }));
   const resolver = new PseudonymResolver(crypto, vehicles, rotationMs);
-  return new Promise<RnScanResult>((resolve, reject) => {
-    let done = false;
-    let timer: TimerHandle | undefined;
-    const finish = (err: Error | null, result?: RnScanResult): void => {
-      if (done) return;
-      done = true;
-      if (timer !== undefined) clock.clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      manager.stopDeviceScan().catch(() => undefined);
-      if (err !== null) reject(err);
-      else resolve(result as RnScanResult);
-    };
-    const onAbort = (): void => finish(new AbortError('scan aborted', { cause: signal?.reason }));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    timer = clock.setTimeout(() => finish(new TimeoutError(BleErrorCode.scanTimeout, `no paired vehicle was seen within ${timeoutMs} ms: is the car in range and its key module running?`)), timeoutMs);
-    manager
-      .startDeviceScan([DK_SERVICE_UUID], { allowDuplicates: true }, (error: BleError | null, device: Device | null) => {
-        if (done) return;
-        if (error !== null) return finish(mapPlxError(error, 'scan', false));
-        if (device === null) return;
-        const vehicle = vehicleOfAdvertisement(
-          { serviceUuids: device.serviceUUIDs, manufacturerData: decodeOrNull(device.manufacturerData), connectable: device.isConnectable },
-          resolver,
-          clock.now(),
-          companyId,
-        );
-        if (vehicle !== null) finish(null, { device, vehicle, rssi: device.rssi });
-      })
-      .catch((err: unknown) => finish(mapPlxError(err, 'scan', false)));
+  return runScan<RnScanResult>({
+    clock,
+    timeoutMs,
+    signal,
+    atDeadline: () => {
+      throw new TimeoutError(BleErrorCode.scanTimeout, `no paired vehicle was seen within ${timeoutMs} ms: is the car in range and its key module running?`);
+    },
+    start: ({ resolve, reject }) =>
+      startPlxScan(manager, (device) => {
+        const vehicle = vehicleOfAdvertisement(advertisementOf(device), resolver, clock.now(), companyId);
+        if (vehicle !== null) resolve({ device, vehicle, rssi: device.rssi });
+      }, reject),
   });
+}
+
+/** A ble-plx scan report in the shape the shared matching reads. */
+function advertisementOf(device: Device): ScannedAdvertisement {
+  return { serviceUuids: device.serviceUUIDs, manufacturerData: decodeOrNull(device.manufacturerData), connectable: device.isConnectable };
+}
+
+/**
+ * Starts a ble-plx scan for the digital-key service (with duplicates, so a pseudonym that
+ * rotates mid-scan is seen), passing each report to `onReport` and each scan error, mapped, to
+ * `reject`; returns the scan's stop.
+ */
+function startPlxScan(manager: BleManager, onReport: (device: Device) => void, reject: (err: Error) => void): () => void {
+  let active = true;
+  manager
+    .startDeviceScan([DK_SERVICE_UUID], { allowDuplicates: true }, (error: BleError | null, device: Device | null) => {
+      if (!active) return;
+      if (error !== null) reject(mapPlxError(error, 'scan', false));
+      else if (device !== null) onReport(device);
+    })
+    .catch((err: unknown) => reject(mapPlxError(err, 'scan', false)));
+  return () => {
+    active = false;
+    manager.stopDeviceScan().catch(() => undefined);
+  };
 }
 
 /** Options of {@link scanForPairingRN}. */
@@ -244,33 +253,18 @@ export function scanForPairingRN(options: RnPairingScanOptions): Promise<RnPairi
   if (signal?.aborted === true) return Promise.reject(new AbortError('scan aborted', { cause: signal.reason }));
   const resolver = known === undefined ? null : new PseudonymResolver(known.crypto, known.vehicles, known.rotationMs);
   const heard = new Map<string, RnPairingCandidate>();
-  return new Promise<RnPairingCandidate[]>((resolve, reject) => {
-    let done = false;
-    const finish = (err: Error | null): void => {
-      if (done) return;
-      done = true;
-      clock.clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      manager.stopDeviceScan().catch(() => undefined);
-      if (err !== null) reject(err);
-      else resolve([...heard.values()].sort((x, y) => y.rssi - x.rssi));
-    };
-    const onAbort = (): void => finish(new AbortError('scan aborted', { cause: signal?.reason }));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = clock.setTimeout(() => finish(null), listenMs);
-    manager
-      .startDeviceScan([DK_SERVICE_UUID], { allowDuplicates: true }, (error: BleError | null, device: Device | null) => {
-        if (done) return;
-        if (error !== null) return finish(mapPlxError(error, 'scan', false));
-        if (device === null) return;
-        const ad = { serviceUuids: device.serviceUUIDs, manufacturerData: decodeOrNull(device.manufacturerData), connectable: device.isConnectable };
-        if (!advertisesDigitalKey(ad)) return;
-        if (resolver !== null && vehicleOfAdvertisement(ad, resolver, clock.now(), companyId) !== null) return;
-        const rssi = typeof device.rssi === 'number' ? device.rssi : -127;
-        const previous = heard.get(device.id);
-        if (previous === undefined || rssi > previous.rssi) heard.set(device.id, { device, rssi });
-      })
-      .catch((err: unknown) => finish(mapPlxError(err, 'scan', false)));
+  const onReport = (device: Device): void => {
+    if (!isPairingCandidate(advertisementOf(device), resolver, clock.now(), companyId)) return;
+    const rssi = typeof device.rssi === 'number' ? device.rssi : -127;
+    const previous = heard.get(device.id);
+    if (previous === undefined || rssi > previous.rssi) heard.set(device.id, { device, rssi });
+  };
+  return runScan<RnPairingCandidate[]>({
+    clock,
+    timeoutMs: listenMs,
+    signal,
+    atDeadline: () => [...heard.values()].sort((x, y) => y.rssi - x.rssi),
+    start: ({ reject }) => startPlxScan(manager, onReport, reject),
   });
 }
 

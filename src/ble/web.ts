@@ -17,10 +17,10 @@ import type { LinkCloseInfo } from '../transport/link.js';
 import { BleErrorCode } from './codes.js';
 import { checkTimeoutMs, openGattLink, type GattLink, type GattLinkOptions, type GattPort } from './gatt-client.js';
 import { GattOps } from './gatt-op.js';
-import { DK_INFO_UUID, DK_SERVICE_UUID, DK_TO_PHONE_UUID, DK_TO_VEHICLE_UUID } from './profile.js';
+import { DK_INFO_UUID, DK_SERVICE_UUID, DK_TO_PHONE_UUID, DK_TO_VEHICLE_UUID, MAX_GATT_VALUE_BYTES } from './profile.js';
 
 /** Largest value Web Bluetooth reads or writes (the ATT attribute limit, Core v5.4 Vol 3 Part F §3.2.9). */
-export const WEB_BLUETOOTH_MAX_VALUE_BYTES = 512;
+export const WEB_BLUETOOTH_MAX_VALUE_BYTES = MAX_GATT_VALUE_BYTES;
 
 /** `BluetoothCharacteristicProperties`, the members used. */
 export interface WebCharacteristicProperties {

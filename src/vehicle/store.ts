@@ -237,6 +237,7 @@ export class VaultVehicleStore implements VehicleStore {
   private identity: StoredIdentity | null = null;
   private pairing: Uint8Array | null = null;
   private floor = 0;
+  private closed = false;
 
   /** @internal use openVehicleStore */
   constructor(readonly vault: Vault) {}
@@ -415,7 +416,7 @@ export class VaultVehicleStore implements VehicleStore {
 
   /** Every write of this store is durable when it resolves: nothing to wait for. */
   sync(): Promise<void> {
-    return Promise.resolve();
+    return this.closed ? Promise.reject(new StoreError('STORE_CLOSED', 'vehicle store is closed')) : Promise.resolve();
   }
 
   async wipeAll(): Promise<void> {
@@ -429,6 +430,7 @@ export class VaultVehicleStore implements VehicleStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.vault.close();
   }
 

@@ -6,22 +6,13 @@
 import type { BlenoVehicleHandle } from '../../src/ble/bleno.js';
 import { startBlenoVehicle } from '../../src/ble/bleno.js';
 import { connectNobleLink, scanForVehicle, type NobleLink, type NobleLinkOptions } from '../../src/ble/noble.js';
-import { createSoftwareSigner } from '../../src/crypto/signer.js';
-import { Phone } from '../../src/phone/phone.js';
-import { PhoneStore } from '../../src/phone/store.js';
-import { COMMAND } from '../../src/protocol/constants.js';
-import { createMemoryVault } from '../../src/store/memory-vault.js';
-import { openVehicleStore } from '../../src/vehicle/store.js';
-import { Vehicle, type VehicleOptions } from '../../src/vehicle/vehicle.js';
+import type { Phone } from '../../src/phone/phone.js';
+import type { Vehicle, VehicleOptions } from '../../src/vehicle/vehicle.js';
 import type { FakeBleno } from './fake-radio.js';
-import type { Rig } from './rig.js';
+import { enrollOwner, recordingVehicle, softwarePhone, type Executed } from './parties.js';
+import type { RadioRig, Rig } from './rig.js';
 
-/** What a car's handlers executed: which car, which command, which path. */
-export interface Executed {
-  car: string;
-  command: number;
-  path: string;
-}
+export type { Executed } from './parties.js';
 
 /** A vehicle on the fake radio. */
 export interface Car {
@@ -33,20 +24,15 @@ export interface Car {
 
 /** Creates a Vehicle with recording handlers and serves it on a new radio vehicle at `address`. */
 export async function addCar(
-  rig: Rig,
+  rig: RadioRig,
   name: string,
   address: string,
   executed: Executed[],
   options: { maxMtu?: number; rssi?: number; policies?: VehicleOptions['policies'] } = {},
 ): Promise<Car> {
-  const record = (ctx: { command: number; path: string }): void => {
-    executed.push({ car: name, command: ctx.command, path: ctx.path });
-  };
-  const vehicle = await Vehicle.create({
+  const vehicle = await recordingVehicle(name, executed, {
     crypto: rig.crypto,
-    store: await openVehicleStore(createMemoryVault()),
     clock: rig.clock,
-    handlers: { [COMMAND.unlock]: record, [COMMAND.lock]: record, [COMMAND.trunk]: record, [COMMAND.start]: record },
     ...(options.policies === undefined ? {} : { policies: options.policies }),
     // These rigs assert that the radio side leaves no timer behind; the car's idle time-floor
     // timer is the vehicle's own (tested in test/hardening), so it is off here.
@@ -58,12 +44,9 @@ export async function addCar(
 }
 
 /** A phone with a software key, enrolled as owner of `cars` (and knowing them, advertising keys included). */
-export async function ownerPhone(rig: Rig, cars: Car[]): Promise<Phone> {
-  const phone = new Phone({ crypto: rig.crypto, signer: createSoftwareSigner(rig.crypto), store: new PhoneStore(createMemoryVault()), clock: rig.clock });
-  for (const car of cars) {
-    await phone.addVehicle({ ...car.vehicle.peer, name: car.name });
-    await car.vehicle.enrollOwner(phone.publicKey, 'owner');
-  }
+export async function ownerPhone(rig: RadioRig, cars: Car[]): Promise<Phone> {
+  const phone = softwarePhone(rig.crypto, rig.clock);
+  await enrollOwner(phone, cars);
   return phone;
 }
 

@@ -24,10 +24,7 @@ import {
 import { currentPseudonym } from '../../src/ble/pseudonym.js';
 import { AbortError, ProtocolError, TimeoutError, TransportError, UsageError } from '../../src/errors.js';
 import { COMMAND } from '../../src/protocol/constants.js';
-import { createSoftwareSigner } from '../../src/crypto/signer.js';
-import { Phone } from '../../src/phone/phone.js';
-import { PhoneStore } from '../../src/phone/store.js';
-import { createMemoryVault } from '../../src/store/memory-vault.js';
+import { softwarePhone } from './parties.js';
 import { addCar, ownerPhone, phoneConnects, type Executed } from './cars.js';
 import { BlenoCharacteristic, BlenoPrimaryService, type FakeBleno } from './fake-radio.js';
 import { connectTo, expectNoListeners, listenerCounts, makeRig, scanTarget, startPeripheral, type Rig } from './rig.js';
@@ -218,6 +215,19 @@ describe('connectNobleLink set-up failures', () => {
     await rig.run(side.handle.stop());
   });
 
+  it('an abort as discovery completes: AbortError before the info read, nothing left on the peripheral', async () => {
+    const rig = makeRig();
+    const side = await startPeripheral(rig, 'c0:00:00:00:00:01', 0x42);
+    const peripheral = await findRogue(rig);
+    const controller = new AbortController();
+    // Runs right after noble handed the characteristics to the set-up: the abort lands between
+    // discovery and the shared client's first step.
+    (rig.bindings as unknown as EventEmitter).on('characteristicsDiscover', () => controller.abort());
+    await expectSetupFailure(rig, peripheral, AbortError, 'ABORTED', { signal: controller.signal });
+    expect(rig.bindings.calls).not.toContain('read');
+    await rig.run(side.handle.stop());
+  });
+
   it('openVehicleLink retries a failed connection with backoff, then connects', async () => {
     const rig = makeRig();
     const executed: Executed[] = [];
@@ -257,7 +267,7 @@ describe('pairing over BLE', () => {
     // The car in front of the phone is heard loudest.
     (car.bleno as { rssi: number }).rssi = -40;
     const { code } = car.vehicle.openPairingWindow({ ttlMs: 120_000, kdf: { logN: 10, r: 8, p: 1 } });
-    const phone = new Phone({ crypto: rig.crypto, signer: createSoftwareSigner(rig.crypto), store: new PhoneStore(createMemoryVault()), clock: rig.clock });
+    const phone = softwarePhone(rig.crypto, rig.clock);
 
     const candidates = await rig.run(scanForPairing({ noble: rig.noble, listenMs: 1_000, clock: rig.clock }));
     expect(candidates.map((c) => c.rssi)).toEqual([-40, -60]);
@@ -288,7 +298,7 @@ describe('pairing over BLE', () => {
   it('the wrong car (no window open) refuses, and the phone learns nothing', async () => {
     const rig = makeRig();
     const car = await addCar(rig, 'car', 'c0:00:00:00:00:01', []);
-    const phone = new Phone({ crypto: rig.crypto, signer: createSoftwareSigner(rig.crypto), store: new PhoneStore(createMemoryVault()), clock: rig.clock });
+    const phone = softwarePhone(rig.crypto, rig.clock);
     const [candidate] = await rig.run(scanForPairing({ noble: rig.noble, listenMs: 500, clock: rig.clock }));
     const link = await rig.run(connectNobleLink(candidate!.peripheral, { clock: rig.clock }));
     const error = await rig.run(failure(phone.pair(link, '12345678')));
@@ -327,6 +337,21 @@ describe('vehicle GATT server', () => {
     const link = await connectTo(rig, scanTarget(side.advertisingKey));
     expect(await result((cb) => toVehicle.emit('writeRequest', Buffer.from([0, 1, 9]), 5, false, cb))).toEqual([BlenoCharacteristic.RESULT_ATTR_NOT_LONG, undefined]);
     expect(side.links[0]!.stats.ignoredChunks).toBe(1);
+    await rig.run(link.close());
+    await rig.run(side.handle.stop());
+  });
+
+  it('a central that subscribes at MTU 517 without reading info gets values of at most 512 bytes', async () => {
+    const rig = makeRig();
+    const side = await startPeripheral(rig, 'c0:00:00:00:00:01', 0x42);
+    const toPhone = characteristics(side.bleno).get(DK_TO_PHONE_UUID.replace(/-/g, ''))!;
+    const notified: number[] = [];
+    // bleno's maxValueSize at MTU 517 is 514: more than a GATT value may carry.
+    toPhone.emit('subscribe', 514, (data: Buffer) => notified.push(data.length));
+    const link = side.links[0]!;
+    expect(link.mtu).toBe(515);
+    await rig.run(link.send(new Uint8Array(1022).fill(7)));
+    expect(notified).toEqual([512, 512]);
     await rig.run(link.close());
     await rig.run(side.handle.stop());
   });

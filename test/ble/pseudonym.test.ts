@@ -25,7 +25,11 @@ import {
   pseudonymSlot,
   resolvePseudonym,
 } from '../../src/ble/pseudonym.js';
-import { UsageError } from '../../src/errors.js';
+import { isPairingCandidate, vehicleOfAdvertisement, type ScannedAdvertisement } from '../../src/ble/advert.js';
+import type { GattSettle } from '../../src/ble/gatt-op.js';
+import { runScan } from '../../src/ble/scan.js';
+import { AbortError, TimeoutError, UsageError } from '../../src/errors.js';
+import { VirtualClock } from '../../src/transport/mock/virtual-clock.js';
 import { parseEir } from './fake-radio.js';
 
 const crypto = createNobleProvider();
@@ -180,5 +184,85 @@ describe('advertising payload', () => {
     expect(() => encodeAdvertisingData(new Uint8Array(6), 0x10000)).toThrow(UsageError);
     expect(() => encodeAdvertisingData(new Uint8Array(6), -1)).toThrow(UsageError);
     expect(() => compactUuid('not-a-uuid')).toThrow(UsageError);
+  });
+});
+
+describe('scan-report matching (advert.ts)', () => {
+  const pseudonymOf = (c: PairedVehicle): Uint8Array => currentPseudonym(crypto, c.advertisingKey!, T, ROTATION);
+  const report = (pseudonym: Uint8Array | null, extra: Partial<ScannedAdvertisement> = {}): ScannedAdvertisement => ({
+    serviceUuids: [DK_SERVICE_UUID.toUpperCase()],
+    manufacturerData: pseudonym === null ? null : Uint8Array.of(0xff, 0xff, ...pseudonym),
+    ...extra,
+  });
+
+  it('names the paired car whose pseudonym a report carries, and nothing for anything else', () => {
+    const resolver = new PseudonymResolver(crypto, [car(1), car(2)], ROTATION);
+    expect(vehicleOfAdvertisement(report(pseudonymOf(car(2))), resolver, T)?.name).toBe('car2');
+    expect(vehicleOfAdvertisement(report(pseudonymOf(car(3))), resolver, T)).toBeNull();
+    expect(vehicleOfAdvertisement(report(pseudonymOf(car(2)), { connectable: false }), resolver, T)).toBeNull();
+    expect(vehicleOfAdvertisement(report(pseudonymOf(car(2)), { serviceUuids: ['180f'] }), resolver, T)).toBeNull();
+    expect(vehicleOfAdvertisement(report(pseudonymOf(car(2))), resolver, T, 0x004c)).toBeNull();
+  });
+
+  it('a pairing candidate advertises the service with a well-formed pseudonym of no known car; hostile reports are not', () => {
+    const known = new PseudonymResolver(crypto, [car(1)], ROTATION);
+    expect(isPairingCandidate(report(pseudonymOf(car(3))), null, T)).toBe(true);
+    expect(isPairingCandidate(report(pseudonymOf(car(3))), known, T)).toBe(true);
+    expect(isPairingCandidate(report(pseudonymOf(car(1))), known, T)).toBe(false);
+    expect(isPairingCandidate(report(null), null, T)).toBe(false);
+    expect(isPairingCandidate(report(Uint8Array.of(1, 2, 3)), null, T)).toBe(false);
+    expect(isPairingCandidate(report(pseudonymOf(car(3)), { connectable: false }), null, T)).toBe(false);
+    const hostile = { get serviceUuids(): never { throw new Error('hostile getter'); } } as unknown as ScannedAdvertisement;
+    expect(isPairingCandidate(hostile, null, T)).toBe(false);
+    expect(isPairingCandidate(null as unknown as ScannedAdvertisement, null, T)).toBe(false);
+  });
+});
+
+describe('runScan', () => {
+  const scan = (clock: VirtualClock, atDeadline: () => string, signal?: AbortSignal) => {
+    const stops: number[] = [];
+    let settle: GattSettle<string> | null = null;
+    const p = runScan<string>({ clock, timeoutMs: 1_000, signal, atDeadline, start: (s) => ((settle = s), () => stops.push(clock.now())) });
+    return { p, stops, settle: () => settle! };
+  };
+
+  it('stops exactly once, whether a report, the deadline or an abort ends it, and leaves no timer', async () => {
+    const clock = new VirtualClock(T);
+    const found = scan(clock, () => 'deadline');
+    found.settle().resolve('match');
+    found.settle().reject(new Error('late'));
+    expect(await found.p).toBe('match');
+    expect(found.stops).toEqual([T]);
+
+    const late = scan(clock, () => 'heard so far');
+    await clock.advance(1_000);
+    expect(await late.p).toBe('heard so far');
+    expect(late.stops).toHaveLength(1);
+
+    const controller = new AbortController();
+    const aborted = scan(clock, () => 'deadline', controller.signal);
+    controller.abort();
+    await expect(aborted.p).rejects.toBeInstanceOf(AbortError);
+    expect(aborted.stops).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('a deadline that throws rejects; a refusal while starting stops at once; an aborted signal never starts', async () => {
+    const clock = new VirtualClock(T);
+    const none = scan(clock, () => {
+      throw new TimeoutError('BLE_SCAN_TIMEOUT', 'nothing');
+    });
+    const timedOut = expect(none.p).rejects.toBeInstanceOf(TimeoutError);
+    await clock.advance(1_000);
+    await timedOut;
+    let stopped = 0;
+    const refused = runScan<string>({ clock, timeoutMs: 1_000, atDeadline: () => 'x', start: (s) => (s.reject(new Error('refused')), () => (stopped += 1)) });
+    await expect(refused).rejects.toThrow('refused');
+    expect(stopped).toBe(1);
+    let started = false;
+    const never = runScan<string>({ clock, timeoutMs: 1_000, signal: AbortSignal.abort(), atDeadline: () => 'x', start: () => ((started = true), () => {}) });
+    await expect(never).rejects.toBeInstanceOf(AbortError);
+    expect(started).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
   });
 });

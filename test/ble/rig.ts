@@ -45,24 +45,44 @@ export function expectNoListeners(peripheral: NoblePeripheralLike): void {
   for (const o of nobleObjects(peripheral)) expect(listenerCounts(o)).toEqual({});
 }
 
-/** A radio with a phone (real noble on fake bindings) on a fresh virtual clock. */
-export interface Rig {
+/**
+ * The fake radio on a fresh virtual clock, with the phone's side of the air (`bindings`, the
+ * noble bindings every phone model sits on): what vehicles and every phone rig share.
+ */
+export interface RadioRig {
   clock: VirtualClock;
   radio: FakeRadio;
   bindings: FakeNobleBindings;
-  noble: NobleLike;
   crypto: CryptoProvider;
   run<T>(p: Promise<T>): Promise<T>;
 }
 
-/** Builds a rig; `phoneMtu` is the MTU the phone's exchange asks for. */
-export function makeRig(options: { phoneMtu?: number; radio?: FakeRadioOptions; clock?: VirtualClock; crypto?: CryptoProvider } = {}): Rig {
+/** Options of {@link makeRadioRig}: `phoneMtu` is the MTU the phone's exchange asks for. */
+export interface RadioRigOptions {
+  phoneMtu?: number;
+  radio?: FakeRadioOptions;
+  clock?: VirtualClock;
+  crypto?: CryptoProvider;
+}
+
+/** Builds a radio rig. */
+export function makeRadioRig(options: RadioRigOptions = {}): RadioRig {
   const clock = options.clock ?? new VirtualClock(T0);
   const radio = new FakeRadio(clock, options.radio);
   const bindings = radio.phoneBindings(options.phoneMtu === undefined ? {} : { mtu: options.phoneMtu });
-  const noble = loadNoble({ bindings });
   const crypto = options.crypto ?? createNobleProvider({ randomBytes: seededRandom(7) });
-  return { clock, radio, bindings, noble, crypto, run: (p) => clock.runUntilSettled(p) };
+  return { clock, radio, bindings, crypto, run: (p) => clock.runUntilSettled(p) };
+}
+
+/** A radio with a phone on real noble (on the fake bindings). */
+export interface Rig extends RadioRig {
+  noble: NobleLike;
+}
+
+/** Builds a rig with a noble phone. */
+export function makeRig(options: RadioRigOptions = {}): Rig {
+  const rig = makeRadioRig(options);
+  return { ...rig, noble: loadNoble({ bindings: rig.bindings }) };
 }
 
 /** A bare peripheral (no Vehicle) whose links land in `links`. */
@@ -74,7 +94,7 @@ export interface PeripheralSide {
 }
 
 /** Starts a bare digital-key peripheral on a new radio vehicle at `address`. */
-export async function startPeripheral(rig: Rig, address: string, keyByte: number, options: { maxMtu?: number } = {}): Promise<PeripheralSide> {
+export async function startPeripheral(rig: RadioRig, address: string, keyByte: number, options: { maxMtu?: number } = {}): Promise<PeripheralSide> {
   const bleno = rig.radio.addVehicle(address, options);
   const advertisingKey = new Uint8Array(32).fill(keyByte);
   const links: BleLink[] = [];
@@ -90,33 +110,55 @@ export async function connectTo(rig: Rig, target: PairedVehicle, options: NobleL
   return rig.run(connectNobleLink(found.peripheral, { clock: rig.clock, ...options }));
 }
 
+/** Options of {@link peripheralHarness}. */
+export interface PeripheralHarnessOptions<L extends BleLink> {
+  /** The phone's link to the peripheral. */
+  connect(side: PeripheralSide): Promise<L>;
+  /** Virtual ms to let pass before taking the vehicle's link (a platform that confirms no subscription). */
+  settleMs?: number;
+  /** Checks that the phone side left nothing behind, after both ends closed and the peripheral stopped. */
+  expectPhoneClean(link: L): Promise<void>;
+}
+
 /**
- * A Link conformance harness over noble ↔ bleno. Teardown closes both ends, stops the
- * peripheral, lets the radio wind down, and checks that no timer and no listener is left.
+ * A Link conformance harness: a phone adapter's link ↔ a bare bleno peripheral's link on `rig`.
+ * Teardown closes both ends, stops the peripheral, and checks that neither side left a timer or
+ * a listener behind.
  */
+export async function peripheralHarness<L extends BleLink>(rig: RadioRig, options: PeripheralHarnessOptions<L>): Promise<LinkPairHarness> {
+  const side = await startPeripheral(rig, 'c0:00:00:00:00:01', 0x21);
+  const a = await options.connect(side);
+  if (options.settleMs !== undefined) await rig.clock.advance(options.settleMs);
+  const b = side.links[0];
+  if (b === undefined) throw new Error('the peripheral made no link');
+  return {
+    a,
+    b,
+    run: rig.run,
+    disconnect: async () => rig.radio.loseConnection(),
+    teardown: async () => {
+      await a.close('teardown');
+      await b.close('teardown');
+      await rig.run(side.handle.stop());
+      await options.expectPhoneClean(a);
+      expect(listenerCounts(side.bleno)).toEqual({ newListener: 1 });
+    },
+  };
+}
+
+/** A Link conformance harness over noble ↔ bleno. */
 export function bleHarness(options: { phoneMtu?: number; radio?: FakeRadioOptions; link?: NobleLinkOptions } = {}): () => Promise<LinkPairHarness> {
   return async () => {
     const rig = makeRig(options);
-    const side = await startPeripheral(rig, 'c0:00:00:00:00:01', 0x21);
     const nobleBefore = listenerCounts(rig.noble as unknown as EventEmitter);
-    const a = await connectTo(rig, scanTarget(side.advertisingKey), options.link);
-    const b = side.links[0];
-    if (b === undefined) throw new Error('the peripheral made no link');
-    return {
-      a,
-      b,
-      run: rig.run,
-      disconnect: async () => rig.radio.loseConnection(),
-      teardown: async () => {
-        await a.close('teardown');
-        await b.close('teardown');
-        await rig.run(side.handle.stop());
+    return peripheralHarness(rig, {
+      connect: (side) => connectTo(rig, scanTarget(side.advertisingKey), options.link),
+      expectPhoneClean: async (a) => {
         await rig.clock.advance(1_000);
         expect(rig.clock.pendingTimers, 'timers left behind').toBe(0);
         expectNoListeners(a.peripheral);
         expect(listenerCounts(rig.noble as unknown as EventEmitter)).toEqual(nobleBefore);
-        expect(listenerCounts(side.bleno)).toEqual({ newListener: 1 });
       },
-    };
+    });
   };
 }

@@ -12,7 +12,8 @@ import { COMMAND } from '../../src/protocol/constants.js';
 import { toHex } from '../../src/crypto/bytes.js';
 import { addCar, ownerPhone, phoneConnects, type Executed } from './cars.js';
 import { parseEir } from './fake-radio.js';
-import { expectNoListeners, makeRig } from './rig.js';
+import { patternMessage } from '../transport/link-conformance.js';
+import { connectTo, expectNoListeners, makeRig, scanTarget, startPeripheral } from './rig.js';
 
 const TO_VEHICLE = compactUuid(DK_TO_VEHICLE_UUID);
 const TO_PHONE = compactUuid(DK_TO_PHONE_UUID);
@@ -58,6 +59,37 @@ describe('unlock over noble ↔ bleno', () => {
     expect(Math.max(...written, ...notified)).toBeLessThanOrEqual(mtu - 3);
     if (mtu === 23) expect(written.length).toBeGreaterThan(10);
     await rig.run(car.handle.stop());
+  });
+
+  it('at ATT MTU 517 both ends run the link at MTU 515: no GATT value exceeds 512 bytes either way', async () => {
+    const rig = makeRig({ phoneMtu: 517 });
+    const side = await startPeripheral(rig, 'c0:00:00:00:00:01', 0x21, { maxMtu: 517 });
+    const written: number[] = [];
+    rig.radio.writeAdversary = (e) => {
+      written.push(e.data.length);
+      return 'deliver';
+    };
+    const notified: number[] = [];
+    rig.radio.onNotification = (data) => notified.push(data.length);
+    const link = await connectTo(rig, scanTarget(side.advertisingKey));
+    expect(link.peripheral.mtu).toBe(517);
+    expect(link.info.attMtu).toBe(515);
+    expect(link.mtu).toBe(515);
+    const vehicleSide = side.links[0]!;
+    expect(vehicleSide.mtu).toBe(515);
+    const message = patternMessage(4096, 3);
+    const atVehicle = vehicleSide.receive();
+    await rig.run(link.send(message));
+    expect(await rig.run(atVehicle)).toEqual(message);
+    const atPhone = link.receive();
+    await rig.run(vehicleSide.send(message));
+    expect(await rig.run(atPhone)).toEqual(message);
+    // 4098 framed bytes in 512-byte values: 8 full ones and a 2-byte rest, each way.
+    expect(Math.max(...written)).toBe(512);
+    expect(Math.max(...notified)).toBe(512);
+    expect(written.filter((n) => n === 512)).toHaveLength(8);
+    await rig.run(link.close());
+    await rig.run(side.handle.stop());
   });
 
   it('Phone.unlock (connect, one command, close) works on a noble link', async () => {

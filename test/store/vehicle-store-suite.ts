@@ -245,6 +245,23 @@ export function vehicleStoreBehaviour(label: string, fresh: StoreFactory, gaps: 
       await store.close();
     });
 
+    it('sync() resolves once every write so far is durable; writes are visible before it; a closed store refuses it', async () => {
+      const { store } = await fresh();
+      await store.sync(); // nothing pending
+      await store.putKey(keyRecord(1));
+      const filed = store.putTicket(ticket(1, 1));
+      const audited = store.appendAudit({ timeMs: 1, outcome: 'OK' });
+      await Promise.all([filed, audited, store.sync()]);
+      expect(store.ticketCount).toBe(1);
+      const [a, b] = await Promise.all([store.takeTicket(ticket(1, 1).ticketId), store.takeTicket(ticket(1, 1).ticketId)]);
+      expect([a, b].filter((t) => t !== null)).toHaveLength(1); // single use even before it is durable
+      await store.sync();
+      expect(store.ticketCount).toBe(0);
+      expect((await store.readAudit()).map((e) => e.timeMs)).toEqual([1]);
+      await store.close();
+      await expect(store.sync()).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    });
+
     it('refuses writes once closed', async () => {
       const { store } = await fresh();
       await store.close();

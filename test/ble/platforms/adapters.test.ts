@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkBleReady, connectReactNativeLink, explainBleState, openVehicleLinkRN, scanForVehicleRN } from '../../../src/ble/react-native.js';
 import { checkWebBluetooth, connectWebBluetoothLink, getWebBluetooth, requestVehicleDevice } from '../../../src/ble/web.js';
-import { DK_TO_PHONE_UUID, compactUuid } from '../../../src/ble/profile.js';
+import { DK_INFO_UUID, DK_SERVICE_UUID, DK_TO_PHONE_UUID, DK_TO_VEHICLE_UUID, compactUuid, encodeAdvertisingData, encodeBleInfo } from '../../../src/ble/profile.js';
+import { BlenoCharacteristic, BlenoPrimaryService } from '../fake-radio.js';
 import { AbortError, TimeoutError, TransportError, UsageError } from '../../../src/errors.js';
 import { capture, expectRejected, patternMessage } from '../../transport/link-conformance.js';
 import { scanTarget, startPeripheral } from '../rig.js';
@@ -187,13 +188,36 @@ describe('Web Bluetooth adapter', () => {
     expectRejected(await rig.run(capture(rig.bluetooth.withUserGesture(() => requestVehicleDevice(webBluetooth(rig))))), AbortError);
   });
 
-  it('a vehicle at ATT MTU 517 (514-byte chunks) is refused with BLE_MTU_MISMATCH: Web Bluetooth values stop at 512', async () => {
+  it('a vehicle that announces ATT MTU 517 (514-byte chunks) is refused with BLE_MTU_MISMATCH: Web Bluetooth values stop at 512', async () => {
     const rig = makePlatformRig('web');
-    const side = await startPeripheral(rig.asRig, 'c0:00:00:00:00:01', 0x21, { maxMtu: 517 });
+    // Not our bleno adapter, which announces at most 515: an older or foreign vehicle.
+    const bleno = rig.radio.addVehicle('c0:00:00:00:0b:ad', { maxMtu: 517 });
+    bleno.powerState('poweredOn');
+    const info = encodeBleInfo({ versions: [1], maxMessageBytes: 4096, attMtu: 517 });
+    const characteristics = [
+      new BlenoCharacteristic({ uuid: DK_INFO_UUID, properties: ['read'], onReadRequest: (_o: number, cb: (r: number, d?: Buffer) => void) => cb(BlenoCharacteristic.RESULT_SUCCESS, Buffer.from(info)) }),
+      new BlenoCharacteristic({ uuid: DK_TO_VEHICLE_UUID, properties: ['write', 'writeWithoutResponse'] }),
+      new BlenoCharacteristic({ uuid: DK_TO_PHONE_UUID, properties: ['notify'] }),
+    ];
+    bleno.setServices([new BlenoPrimaryService({ uuid: DK_SERVICE_UUID, characteristics })] as never);
+    bleno.startAdvertisingWithEIRData(Buffer.from(encodeAdvertisingData(new Uint8Array(6))), Buffer.alloc(0));
     const device = await rig.run(rig.bluetooth.withUserGesture(() => requestVehicleDevice(webBluetooth(rig))));
     const error = expectRejected(await rig.run(capture(connectWebBluetoothLink(device, { clock: rig.clock }))), TransportError, 'BLE_MTU_MISMATCH');
     expect(error.message).toContain('512');
     expect(device.gatt?.connected).toBe(false);
+    await expectPhoneClean(rig);
+  });
+
+  it('a vehicle whose controller grants ATT MTU 517 announces 515: full 512-byte values, never more', async () => {
+    const rig = makePlatformRig('web');
+    const side = await startPeripheral(rig.asRig, 'c0:00:00:00:00:01', 0x21, { maxMtu: 517 });
+    const { link } = await platformConnect(rig, []);
+    expect(link.info.attMtu).toBe(515);
+    expect(link.mtu).toBe(515);
+    const got = capture(link.receive());
+    await rig.run(side.links[0]!.send(patternMessage(4096, 2)));
+    expect(await rig.run(got)).toEqual({ ok: true, value: patternMessage(4096, 2) });
+    await link.close();
     await rig.run(side.handle.stop());
     await expectPhoneClean(rig);
   });

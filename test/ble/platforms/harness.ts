@@ -5,17 +5,11 @@
  */
 
 import { expect } from 'vitest';
-import type { BleLink } from '../../../src/ble/chunk-link.js';
 import { connectReactNativeLink, scanForVehicleRN, type RnLink, type RnLinkOptions } from '../../../src/ble/react-native.js';
 import { connectWebBluetoothLink, requestVehicleDevice, type WebBluetooth, type WebLink, type WebLinkOptions } from '../../../src/ble/web.js';
-import { createNobleProvider } from '../../../src/crypto/noble.js';
-import type { CryptoProvider } from '../../../src/crypto/provider.js';
 import type { PairedVehicle } from '../../../src/phone/store.js';
-import { VirtualClock } from '../../../src/transport/mock/virtual-clock.js';
-import { seededRandom, T0 } from '../../helpers/world.js';
 import type { LinkPairHarness } from '../../transport/link-conformance.js';
-import { FakeRadio, type FakeNobleBindings } from '../fake-radio.js';
-import { listenerCounts, scanTarget, startPeripheral, type Rig } from '../rig.js';
+import { makeRadioRig, peripheralHarness, scanTarget, type RadioRig } from '../rig.js';
 import { AirCentral } from './central.js';
 import { FakeBleManager } from './fake-plx.js';
 import { FakeBluetooth } from './fake-web-bluetooth.js';
@@ -25,20 +19,15 @@ import type { BleManager } from 'react-native-ble-plx';
 export type PlatformName = 'android' | 'ios' | 'web';
 
 /** A radio, its phone-side air, a platform model on it, on a fresh virtual clock. */
-export interface PlatformRig {
-  clock: VirtualClock;
-  radio: FakeRadio;
-  bindings: FakeNobleBindings;
+export interface PlatformRig extends RadioRig {
   air: AirCentral;
-  crypto: CryptoProvider;
   platform: PlatformName;
   /** ble-plx model (android / ios). */
   manager: FakeBleManager;
   /** navigator.bluetooth model (web). */
   bluetooth: FakeBluetooth;
-  run<T>(p: Promise<T>): Promise<T>;
-  /** The same rig as test/ble/rig.ts's helpers (startPeripheral, addCar) take. */
-  asRig: Rig;
+  /** The radio part alone, as test/ble/rig.ts's helpers (startPeripheral, addCar) take it. */
+  asRig: RadioRig;
 }
 
 /** What the OS asks in its MTU exchange: Android apps request 517, iOS asks 185 itself, Chrome 517. */
@@ -46,16 +35,11 @@ export const PHONE_MTU: Record<PlatformName, number> = { android: 517, ios: 185,
 
 /** Builds a rig for `platform`. */
 export function makePlatformRig(platform: PlatformName, options: { phoneMtu?: number } = {}): PlatformRig {
-  const clock = new VirtualClock(T0);
-  const radio = new FakeRadio(clock);
-  const bindings = radio.phoneBindings({ mtu: options.phoneMtu ?? PHONE_MTU[platform] });
-  const air = new AirCentral(radio, bindings);
-  const crypto = createNobleProvider({ randomBytes: seededRandom(7) });
-  const run = <T>(p: Promise<T>): Promise<T> => clock.runUntilSettled(p);
+  const asRig = makeRadioRig({ phoneMtu: options.phoneMtu ?? PHONE_MTU[platform] });
+  const air = new AirCentral(asRig.radio, asRig.bindings);
   const manager = new FakeBleManager(air, { os: platform === 'ios' ? 'ios' : 'android' });
   const bluetooth = new FakeBluetooth(air);
-  const asRig = { clock, radio, bindings, noble: null, crypto, run } as unknown as Rig;
-  return { clock, radio, bindings, air, crypto, platform, manager, bluetooth, run, asRig };
+  return { ...asRig, air, platform, manager, bluetooth, asRig };
 }
 
 /** The app's ble-plx manager, typed as the adapter takes it. */
@@ -98,24 +82,11 @@ export async function expectPhoneClean(rig: PlatformRig): Promise<void> {
 export function platformHarness(platform: PlatformName, options: { phoneMtu?: number } = {}): () => Promise<LinkPairHarness> {
   return async () => {
     const rig = makePlatformRig(platform, options);
-    const side = await startPeripheral(rig.asRig, 'c0:00:00:00:00:01', 0x21);
-    const { link: a } = await platformConnect(rig, [scanTarget(side.advertisingKey)]);
-    // ble-plx confirms no subscription: the vehicle's link appears when the CCCD write lands.
-    await rig.clock.advance(100);
-    const b: BleLink | undefined = side.links[0];
-    if (b === undefined) throw new Error('the peripheral made no link');
-    return {
-      a,
-      b,
-      run: rig.run,
-      disconnect: async () => rig.radio.loseConnection(),
-      teardown: async () => {
-        await a.close('teardown');
-        await b.close('teardown');
-        await rig.run(side.handle.stop());
-        await expectPhoneClean(rig);
-        expect(listenerCounts(side.bleno)).toEqual({ newListener: 1 });
-      },
-    };
+    return peripheralHarness(rig, {
+      connect: async (side) => (await platformConnect(rig, [scanTarget(side.advertisingKey)])).link,
+      // ble-plx confirms no subscription: the vehicle's link appears when the CCCD write lands.
+      settleMs: 100,
+      expectPhoneClean: () => expectPhoneClean(rig),
+    });
   };
 }

@@ -7,11 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { connectReactNativeLink, scanForPairingRN } from '../../../src/ble/react-native.js';
 import { connectWebBluetoothLink, requestVehicleDevice } from '../../../src/ble/web.js';
-import { createSoftwareSigner } from '../../../src/crypto/signer.js';
 import { Phone } from '../../../src/phone/phone.js';
-import { PhoneStore } from '../../../src/phone/store.js';
 import { COMMAND } from '../../../src/protocol/constants.js';
-import { createMemoryVault } from '../../../src/store/memory-vault.js';
+import { softwarePhone } from '../parties.js';
 import { addCar, type Executed } from '../cars.js';
 import { expectPhoneClean, makePlatformRig, platformConnect, plxManager, webBluetooth, type PlatformName, type PlatformRig } from './harness.js';
 
@@ -32,7 +30,7 @@ describe.each<PlatformName>(['android', 'ios', 'web'])('pairing and unlock throu
     const executed: Executed[] = [];
     const car = await addCar(rig.asRig, 'car', 'c0:00:00:00:00:01', executed);
     const { code } = car.vehicle.openPairingWindow({ ttlMs: 120_000, kdf: { logN: 10, r: 8, p: 1 } });
-    const phone = new Phone({ crypto: rig.crypto, signer: createSoftwareSigner(rig.crypto), store: new PhoneStore(createMemoryVault()), clock: rig.clock });
+    const phone = softwarePhone(rig.crypto, rig.clock);
 
     const first = await pairingLink(rig);
     const expectedMtu = platform === 'ios' ? 185 : 256;
@@ -72,7 +70,7 @@ describe.each<PlatformName>(['android', 'ios', 'web'])('pairing and unlock throu
     const rig = makePlatformRig(platform);
     const executed: Executed[] = [];
     const car = await addCar(rig.asRig, 'car', 'c0:00:00:00:00:01', executed);
-    const phone = new Phone({ crypto: rig.crypto, signer: createSoftwareSigner(rig.crypto), store: new PhoneStore(createMemoryVault()), clock: rig.clock });
+    const phone = softwarePhone(rig.crypto, rig.clock);
     await phone.addVehicle({ ...car.vehicle.peer, name: 'car' });
     await car.vehicle.enrollOwner(phone.publicKey, 'owner');
     const { link } = await platformConnect(rig, await phone.store.listVehicles());

@@ -7,26 +7,16 @@ import { startBlenoVehicle, type BlenoLike, type BlenoVehicleHandle } from '../.
 import { connectNobleLink, scanForVehicle, type NobleLike, type NobleLink, type NobleLinkOptions, type NoblePeripheralLike } from '../../../src/ble/noble.js';
 import { DK_TO_VEHICLE_UUID, compactUuid } from '../../../src/ble/profile.js';
 import { createNodeProvider } from '../../../src/crypto/node.js';
-import { createSoftwareSigner } from '../../../src/crypto/signer.js';
-import { Phone } from '../../../src/phone/phone.js';
-import { PhoneStore } from '../../../src/phone/store.js';
-import { COMMAND } from '../../../src/protocol/constants.js';
-import { createMemoryVault } from '../../../src/store/memory-vault.js';
+import type { Phone } from '../../../src/phone/phone.js';
 import { systemClock, type Clock } from '../../../src/transport/clock.js';
-import { openVehicleStore } from '../../../src/vehicle/store.js';
-import type { CommandHandler } from '../../../src/vehicle/run-handler.js';
-import { Vehicle, type VehicleOptions } from '../../../src/vehicle/vehicle.js';
+import type { Vehicle, VehicleOptions } from '../../../src/vehicle/vehicle.js';
+import { enrollOwner, recordingVehicle, softwarePhone, type Executed } from '../parties.js';
 import { newBleno, newNoble, type H4Socket } from './stack.js';
+
+export type { Executed } from '../parties.js';
 
 /** One crypto provider for every party (the Node one: fast, and real). */
 export const crypto = createNodeProvider();
-
-/** What a car's handlers executed. */
-export interface Executed {
-  car: string;
-  command: number;
-  path: string;
-}
 
 /** A vehicle on its own emulated controller. */
 export interface Car {
@@ -57,16 +47,13 @@ export interface CarOptions {
 export async function addCar(name: string, executed: Executed[], options: CarOptions = {}): Promise<Car> {
   const clock = options.clock ?? systemClock;
   let car: Car | undefined;
-  const record: CommandHandler = (ctx) => {
-    executed.push({ car: name, command: ctx.command, path: ctx.path });
-    if (car !== undefined) options.onCommand?.(car);
-  };
-  const vehicle = await Vehicle.create({
+  const vehicle = await recordingVehicle(name, executed, {
     crypto,
-    store: await openVehicleStore(createMemoryVault()),
     clock,
-    handlers: { [COMMAND.unlock]: record, [COMMAND.lock]: record, [COMMAND.trunk]: record, [COMMAND.start]: record },
     ...(options.policies === undefined ? {} : { policies: options.policies }),
+    onCommand: () => {
+      if (car !== undefined) options.onCommand?.(car);
+    },
   });
   const { bleno, socket } = newBleno(options.maxMtu, options.server);
   const errors: Error[] = [];
@@ -91,23 +78,13 @@ export async function addCar(name: string, executed: Executed[], options: CarOpt
 /** A phone with a software key on its own noble. */
 export function newPhone(clock: Clock = systemClock, responseTimeoutMs?: number): { phone: Phone; noble: NobleLike; socket: H4Socket } {
   const { noble, socket } = newNoble();
-  const phone = new Phone({
-    crypto,
-    signer: createSoftwareSigner(crypto),
-    store: new PhoneStore(createMemoryVault()),
-    clock,
-    ...(responseTimeoutMs === undefined ? {} : { responseTimeoutMs }),
-  });
-  return { phone, noble, socket };
+  return { phone: softwarePhone(crypto, clock, responseTimeoutMs), noble, socket };
 }
 
 /** A phone enrolled as owner of `cars`, knowing them (advertising keys included). */
 export async function ownerPhone(cars: Car[], clock: Clock = systemClock, responseTimeoutMs?: number): Promise<{ phone: Phone; noble: NobleLike; socket: H4Socket }> {
   const p = newPhone(clock, responseTimeoutMs);
-  for (const car of cars) {
-    await p.phone.addVehicle({ ...car.vehicle.peer, name: car.name });
-    await car.vehicle.enrollOwner(p.phone.publicKey, 'owner');
-  }
+  await enrollOwner(p.phone, cars);
   return p;
 }
 
