@@ -3,10 +3,15 @@
  * needs a new protocol version, an updated spec and regenerated test vectors.
  */
 
-/** Protocol versions this implementation speaks, highest first. §2 Versioning. */
-export const SUPPORTED_VERSIONS: readonly number[] = [1];
-/** The version whose messages this module encodes. */
-export const PROTOCOL_VERSION_1 = 1;
+/**
+ * On-wire version number of spec 1.1 (docs/PROTOCOL.md §2.1). Spec 1.0 was on-wire version 1;
+ * 1.1 added the Command request id (key 3), which a strict 1.0 decoder refuses as an unknown
+ * key, so 1.1 carries a new number: a 1.0 peer finds no common version and is refused cleanly
+ * (NO_COMMON_VERSION / versionMismatch) instead of failing authentication for no stated reason.
+ */
+export const PROTOCOL_VERSION = 2;
+/** Protocol versions this implementation speaks, highest first. §2.1 Versioning. */
+export const SUPPORTED_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
 /** Vehicle identifier length, bytes (random, chosen at vehicle setup). */
 export const VEHICLE_ID_BYTES = 16;

@@ -38,7 +38,11 @@ export interface GrantBody {
   /** Display name for the key list. */
   name?: string;
 }
-/** Schema of {@link GrantBody}. */
+/**
+ * Schema of {@link GrantBody}. The body is signed bytes, so every value has exactly one encoding:
+ * `commands` is strictly ascending (no duplicates) and `canShare` is either absent or `true`;
+ * anything else is refused (CODEC_UNSORTED, CODEC_RANGE) and the vehicle audits GRANT_MALFORMED.
+ */
 export const GrantBodySchema = defineSchema<GrantBody>('GrantBody', {
   maxBytes: MAX_GRANT_BYTES - SIGNATURE_BYTES - 8,
   fields: {
@@ -46,11 +50,11 @@ export const GrantBodySchema = defineSchema<GrantBody>('GrantBody', {
     vehicleId: { key: 1, type: t.bytes({ len: VEHICLE_ID_BYTES }) },
     subjectKey: { key: 2, type: t.bytes({ len: PUBLIC_KEY_BYTES }) },
     issuerKeyId: { key: 3, type: t.bytes({ len: KEY_ID_BYTES }) },
-    commands: { key: 4, type: t.array(t.uint({ min: 1, max: COMMAND_ID_MAX }), { min: 1, max: 32 }) },
+    commands: { key: 4, type: t.array(t.uint({ min: 1, max: COMMAND_ID_MAX }), { min: 1, max: 32, ascending: true }) },
     notBefore: { key: 5, type: t.uint({ max: 2 ** 40 }) },
     notAfter: { key: 6, type: t.uint({ max: 2 ** 40 }) },
     useLimit: { key: 7, type: t.uint({ min: 1, max: 2 ** 32 }), optional: true },
-    canShare: { key: 8, type: t.bool(), optional: true },
+    canShare: { key: 8, type: t.bool({ trueOnly: true }), optional: true },
     name: { key: 9, type: t.text({ max: 32 }), optional: true },
   },
 });

@@ -1,5 +1,5 @@
 /**
- * Message schemas of session protocol v1 (docs/PROTOCOL.md §3, CDDL there).
+ * Message schemas of protocol 1.1, on-wire version 2 (docs/PROTOCOL.md §3, CDDL there).
  *
  * Every message is a deterministic CBOR map with small integer keys, decoded by the strict
  * codec in src/wire/. Decoders are the only way untrusted bytes reach protocol code.

@@ -83,9 +83,30 @@ function listKeys(vehicle: Vehicle, offset: number): Outcome {
   return { status: STATUS.ok, data: encodeMessage(KeyPageSchema, { total: all.length, keys }) };
 }
 
+/** KeyInfo.2's bound, UTF-8 bytes (docs/PROTOCOL.md §3.3). */
+const KEY_INFO_NAME_BYTES = 64;
+
+/**
+ * The longest prefix of `s` that fits `maxBytes` of UTF-8, cut between code points. A name from
+ * the local admin API has no length bound: cutting it by UTF-16 units could leave more than 64
+ * bytes, and one such name would make every listKeys page fail to encode.
+ */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  let bytes = 0;
+  let out = '';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes + n > maxBytes) break;
+    bytes += n;
+    out += ch;
+  }
+  return out;
+}
+
 function keyInfo(k: KeyRecord): KeyInfo {
   const s = (ms: number | undefined) => (ms === undefined ? undefined : Math.floor(ms / 1000));
-  const info: KeyInfo = { keyId: k.keyId, owner: k.role === 'owner', name: k.name.slice(0, 64), suspended: k.suspended };
+  const info: KeyInfo = { keyId: k.keyId, owner: k.role === 'owner', name: truncateUtf8(k.name, KEY_INFO_NAME_BYTES), suspended: k.suspended };
   if (k.commands) info.commands = k.commands.slice(0, 32);
   if (k.notBefore !== undefined) info.notBefore = s(k.notBefore);
   if (k.notAfter !== undefined) info.notAfter = s(k.notAfter);

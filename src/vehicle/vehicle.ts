@@ -188,7 +188,8 @@ export class Vehicle {
 
   /**
    * Raises the durable time floor to the clock (at most once a minute unless `force`) and
-   * prunes revocations a year past their grant's expiry judged by the floor. Never throws.
+   * prunes revoked grant ids five years (REVOCATION_RETENTION_MS) past their grant's expiry,
+   * judged by the floor. Never throws.
    */
   async noteTime(force = false): Promise<void> {
     const { store, clock } = this.config;

@@ -145,9 +145,16 @@ function text(options: TextOptions): FieldType<string> {
   });
 }
 
-function bool(): FieldType<boolean> {
-  return new FieldType<boolean>('bool', 'bool', 0, (value, path, fail) => {
+/**
+ * A boolean. `trueOnly`: only `true` may appear, a flag whose absence means false; `false` is
+ * refused (CODEC_RANGE) so the value has one encoding (absent), which signed bytes need
+ * (docs/WIRE.md §Schemas).
+ */
+function bool(options: { trueOnly?: boolean } = {}): FieldType<boolean> {
+  const trueOnly = options.trueOnly === true;
+  return new FieldType<boolean>('bool', trueOnly ? 'true' : 'bool', 0, (value, path, fail) => {
     if (typeof value !== 'boolean') return fail('CODEC_TYPE', `${path}: expected a boolean`);
+    if (trueOnly && !value) fail('CODEC_RANGE', `${path}: only true may be encoded (absent means false)`);
     return value;
   });
 }
@@ -158,16 +165,30 @@ export interface ArrayOptions {
   min?: number;
   /** Most elements (default MAX_MESSAGE_BYTES, which the size cap makes unreachable anyway). */
   max?: number;
+  /**
+   * Elements (unsigned integers) must be strictly ascending: a set with one encoding. Unsorted
+   * or duplicate elements are refused with CODEC_UNSORTED (docs/WIRE.md §Schemas).
+   */
+  ascending?: boolean;
 }
 
 function array<T>(of: FieldType<T>, options: ArrayOptions = {}): FieldType<T[]> {
   if (!(of instanceof FieldType)) invalid('array: element type must come from t.*');
   const [lo, hi] = bounds('array', options.min, options.max, MAX_MESSAGE_BYTES);
-  return new FieldType<T[]>('array', `array(${lo}..${hi} of ${of.description})`, of.depth + 1, (value, path, fail, encoding) => {
+  const ascending = options.ascending === true;
+  if (ascending && of.kind !== 'uint') invalid('array: "ascending" needs uint elements');
+  const description = `array(${lo}..${hi} of ${of.description}${ascending ? ', strictly ascending' : ''})`;
+  return new FieldType<T[]>('array', description, of.depth + 1, (value, path, fail, encoding) => {
     if (!Array.isArray(value)) return fail('CODEC_TYPE', `${path}: expected an array`);
     checkLength(value.length, lo, hi, path, fail, 'elements');
     const out: unknown[] = [];
-    for (let i = 0; i < value.length; i++) out.push(of.convert(value[i], `${path}[${i}]`, fail, encoding));
+    for (let i = 0; i < value.length; i++) {
+      const element = of.convert(value[i], `${path}[${i}]`, fail, encoding);
+      if (ascending && i > 0 && !((element as number) > (out[i - 1] as number))) {
+        fail('CODEC_UNSORTED', `${path}[${i}]: elements must be strictly ascending (sorted, no duplicates)`);
+      }
+      out.push(element);
+    }
     return out;
   });
 }
@@ -187,9 +208,9 @@ export const t = Object.freeze({
   bytes,
   /** UTF-8 text of at most `max` bytes (valid UTF-8, no leading U+FEFF); CBOR major type 3. */
   text,
-  /** false or true; CBOR simple values 20 and 21. */
+  /** false or true; CBOR simple values 20 and 21. `{ trueOnly }`: a flag, only true is encoded. */
   bool,
-  /** Array of `min`..`max` elements of one type; CBOR major type 4. */
+  /** Array of `min`..`max` elements of one type (`ascending`: a sorted set of uints); CBOR major type 4. */
   array,
   /** Nested message (a map with its own schema); CBOR major type 5. */
   map,
@@ -372,7 +393,7 @@ function checkSchema(schema: unknown): asserts schema is Schema<unknown> {
  * Encodes a message deterministically (docs/WIRE.md §Canonical form). Returns a fresh buffer.
  *
  * @throws UsageError if `value` does not match the schema (code names the rule: CODEC_TYPE,
- *   CODEC_RANGE, CODEC_LENGTH, CODEC_MISSING_KEY, CODEC_UNKNOWN_KEY) or the encoding exceeds
+ *   CODEC_RANGE, CODEC_LENGTH, CODEC_UNSORTED, CODEC_MISSING_KEY, CODEC_UNKNOWN_KEY) or the encoding exceeds
  *   `schema.maxBytes` (CODEC_TOO_LARGE).
  */
 export function encodeMessage<T>(schema: Schema<T>, value: T): Uint8Array {

@@ -148,7 +148,7 @@ describe('connectNobleLink set-up failures', () => {
 
   it('a write characteristic without write-without-response: BLE_PROFILE_MISMATCH', async () => {
     const rig = makeRig();
-    const chars = profileCharacteristics(encodeBleInfo({ versions: [1], maxMessageBytes: 4096, attMtu: 256 }));
+    const chars = profileCharacteristics(encodeBleInfo({ versions: [2], maxMessageBytes: 4096, attMtu: 256 }));
     chars[1] = { uuid: DK_TO_VEHICLE_UUID, properties: ['write'] };
     rogue(rig, chars);
     await expectSetupFailure(rig, await findRogue(rig), ProtocolError, BleErrorCode.profileMismatch);
@@ -330,8 +330,8 @@ describe('vehicle GATT server', () => {
     expect((await result((cb) => info.emit('readRequest', 99, cb)))[0]).toBe(BlenoCharacteristic.RESULT_INVALID_OFFSET);
     const [ok, value] = await result((cb) => info.emit('readRequest', 2, cb));
     expect(ok).toBe(BlenoCharacteristic.RESULT_SUCCESS);
-    expect(Buffer.concat([Buffer.from(encodeBleInfo({ versions: [1], maxMessageBytes: 4096, attMtu: 23 }).subarray(0, 2)), value!])).toEqual(
-      Buffer.from(encodeBleInfo({ versions: [1], maxMessageBytes: 4096, attMtu: 23 })),
+    expect(Buffer.concat([Buffer.from(encodeBleInfo({ versions: [2], maxMessageBytes: 4096, attMtu: 23 }).subarray(0, 2)), value!])).toEqual(
+      Buffer.from(encodeBleInfo({ versions: [2], maxMessageBytes: 4096, attMtu: 23 })),
     );
 
     const link = await connectTo(rig, scanTarget(side.advertisingKey));

@@ -36,7 +36,7 @@ describe('unlock over noble ↔ bleno', () => {
     for (let round = 0; round < 2; round++) {
       const { link, vehicleId } = await phoneConnects(rig, phone);
       expect(link.mtu).toBe(mtu);
-      expect(link.info).toEqual({ versions: [1], maxMessageBytes: 4096, attMtu: mtu });
+      expect(link.info).toEqual({ versions: [2], maxMessageBytes: 4096, attMtu: mtu });
       expect(car.handle.link?.mtu).toBe(mtu);
       const session = await rig.run(phone.connect(link, vehicleId, { id: COMMAND.unlock }));
       expect(session.firstResult.ok).toBe(true);

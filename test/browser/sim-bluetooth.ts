@@ -50,7 +50,7 @@ export function createSimBluetooth(vehicle: Vehicle, options: SimBluetoothOption
   info.readValue = async () => {
     checkConnected();
     await sleep(clock, intervalMs);
-    const bytes = encodeBleInfo({ versions: [1], maxMessageBytes: 4096, attMtu: mtu });
+    const bytes = encodeBleInfo({ versions: [2], maxMessageBytes: 4096, attMtu: mtu });
     return new DataView(bytes.slice().buffer);
   };
   const toVehicle = characteristic(DK_TO_VEHICLE_UUID, { write: true, writeWithoutResponse: true });

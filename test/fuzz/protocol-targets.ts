@@ -91,12 +91,12 @@ export async function protocolTargets(): Promise<{ session: FuzzTarget[]; lifecy
   const cmds = sampled(command, 12);
   const session: FuzzTarget[] = [
     schemaTarget(ChallengeSchema, [
-      { versions: [1], ephemeral: point },
+      { versions: [2], ephemeral: point },
       { versions: [1, 2, 3], ephemeral: point, pairing: { salt: rnd(16, 2), logN: 15, r: 8, p: 1 } },
     ]),
     schemaTarget(AuthSchema, [
-      { version: 1, ephemeral: point, sealed: rnd(120, 3) },
-      { version: 1, ephemeral: point, ticketId: rnd(16, 4), sealed: rnd(30, 5) },
+      { version: 2, ephemeral: point, sealed: rnd(120, 3) },
+      { version: 2, ephemeral: point, ticketId: rnd(16, 4), sealed: rnd(30, 5) },
     ]),
     schemaTarget(CommandSchema, cmds),
     schemaTarget(FullAuthBodySchema, cmds.slice(0, 4).map((c, i) => ({ keyId: rnd(8, i), signature: rnd(64, i), command: c, ...(i & 1 ? { grants: [rnd(200, i)] } : {}) }))),

@@ -401,7 +401,7 @@ describe('audit: every rejection is recorded with its reason; the phone sees no 
     const cases: Array<{ name: string; bytes: Uint8Array; detail: string | RegExp }> = [
       { name: 'auth from another challenge', bytes: auth, detail: 'AUTH_FAILED' },
       { name: 'tampered sealed body', bytes: flipBit(auth, auth.length - 1), detail: 'AUTH_FAILED' },
-      { name: 'version not offered', bytes: Uint8Array.from([...auth.slice(0, 2), 0x02, ...auth.slice(3)]), detail: 'BAD_VERSION' },
+      { name: 'version not offered', bytes: Uint8Array.from([...auth.slice(0, 2), 0x03, ...auth.slice(3)]), detail: 'BAD_VERSION' },
       { name: 'truncated', bytes: auth.slice(0, 40), detail: /^CODEC_/ },
       { name: 'trailing garbage', bytes: Uint8Array.from([...auth, 0]), detail: /^CODEC_/ },
       { name: 'a clear status instead of an Auth', bytes: Uint8Array.from([0xa1, 0x00, 0x01]), detail: /^CODEC_/ },

@@ -193,7 +193,7 @@ describe('Web Bluetooth adapter', () => {
     // Not our bleno adapter, which announces at most 515: an older or foreign vehicle.
     const bleno = rig.radio.addVehicle('c0:00:00:00:0b:ad', { maxMtu: 517 });
     bleno.powerState('poweredOn');
-    const info = encodeBleInfo({ versions: [1], maxMessageBytes: 4096, attMtu: 517 });
+    const info = encodeBleInfo({ versions: [2], maxMessageBytes: 4096, attMtu: 517 });
     const characteristics = [
       new BlenoCharacteristic({ uuid: DK_INFO_UUID, properties: ['read'], onReadRequest: (_o: number, cb: (r: number, d?: Buffer) => void) => cb(BlenoCharacteristic.RESULT_SUCCESS, Buffer.from(info)) }),
       new BlenoCharacteristic({ uuid: DK_TO_VEHICLE_UUID, properties: ['write', 'writeWithoutResponse'] }),

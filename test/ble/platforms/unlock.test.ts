@@ -35,7 +35,7 @@ describe.each<PlatformName>(['android', 'ios', 'web'])('pairing and unlock throu
     const first = await pairingLink(rig);
     const expectedMtu = platform === 'ios' ? 185 : 256;
     expect(first.mtu).toBe(expectedMtu);
-    expect(first.info).toEqual({ versions: [1], maxMessageBytes: 4096, attMtu: expectedMtu });
+    expect(first.info).toEqual({ versions: [2], maxMessageBytes: 4096, attMtu: expectedMtu });
     const paired = await rig.run(phone.pair(first, code!, { vehicleName: 'car' }));
     expect(paired.advertisingKey).toEqual(car.vehicle.advertisingKey);
     const full = await rig.run(phone.connect(first, paired.vehicleId, { id: COMMAND.unlock }));
