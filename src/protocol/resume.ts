@@ -24,7 +24,7 @@ import { wipe } from '../crypto/provider.js';
 import { concatBytes, utf8 } from '../crypto/bytes.js';
 import { ProtocolError } from '../errors.js';
 import { decodeMessage, defineSchema, encodeMessage, t } from '../wire/schema.js';
-import { AEAD_TAG_BYTES, MAX_COMMAND_DATA_BYTES, PROTOCOL_VERSION_1, PUBLIC_KEY_BYTES, TICKET_ID_BYTES } from './constants.js';
+import { AEAD_TAG_BYTES, MAX_COMMAND_DATA_BYTES, PROTOCOL_VERSION, PUBLIC_KEY_BYTES, TICKET_ID_BYTES } from './constants.js';
 import { deriveSessionKeys, initialHash, nonceFor, sessionHash, type AuthKeys } from './keyschedule.js';
 import { FastAuthBodySchema, type CommandMsg } from './messages.js';
 import type { AwaitingResult, Challenged, PhoneTicket, VehiclePeer } from './phone-handshake.js';
@@ -134,7 +134,7 @@ export function createResumeAuth(
 ): { state: ResumeSent; bytes: Uint8Array } {
   if (!Number.isInteger(ageMs) || ageMs < 0 || ageMs > RESUME_MAX_TICKET_AGE_MS) throw new ProtocolError('TICKET_TOO_OLD', 'the ticket is too old to resume');
   const ephemeral = options.ephemeral ?? crypto.generateKeyPair();
-  const header = { version: options.version ?? PROTOCOL_VERSION_1, ephemeral: ephemeral.publicKey, ticketId: ticket.ticketId, ageMs };
+  const header = { version: options.version ?? PROTOCOL_VERSION, ephemeral: ephemeral.publicKey, ticketId: ticket.ticketId, ageMs };
   const hR = resumeHash(crypto, initialHash(crypto, vehicle.vehicleId, vehicle.publicKey), header);
   const kEarly = earlyKey(crypto, hR, ticket.resumptionSecret);
   const sealed = crypto.aeadSeal(kEarly, nonceFor(0), encodeMessage(FastAuthBodySchema, { command }), hR);
