@@ -32,7 +32,7 @@ describe('resume-v1 test vectors (docs/PROTOCOL.md §14.7)', () => {
     expect(h0.toString('hex')).toBe(file.h0);
     const age = Buffer.alloc(4);
     age.writeUInt32BE(I.ageMs);
-    const hR = sha256(h0, Buffer.from(L.resume), Buffer.of(1), hex(I.phoneEphemeralPublic), hex(I.ticketId), age);
+    const hR = sha256(h0, Buffer.from(L.resume), Buffer.of(I.version), hex(I.phoneEphemeralPublic), hex(I.ticketId), age);
     expect(hR.toString('hex')).toBe(file.hR);
     const kEarly = hkdf(hex(I.resumptionSecret), hR, L.early);
     expect(kEarly.toString('hex')).toBe(file.kEarly);

@@ -10,7 +10,7 @@ import { createSoftwareKeyAgreement } from '../../src/crypto/key-agreement.js';
 import { createNobleProvider } from '../../src/crypto/noble.js';
 import type { CryptoProvider, KeyPair } from '../../src/crypto/provider.js';
 import { fromHex, toHex } from '../../src/crypto/bytes.js';
-import { COMMAND, STATUS } from '../../src/protocol/constants.js';
+import { COMMAND, PROTOCOL_VERSION, STATUS } from '../../src/protocol/constants.js';
 import { challengeHash, initialHash, nonceFor } from '../../src/protocol/keyschedule.js';
 import { consumeChallenge, consumeResult } from '../../src/protocol/phone-handshake.js';
 import { createChallenge, finishHandshake, type VehicleIdentity } from '../../src/protocol/vehicle-handshake.js';
@@ -21,6 +21,8 @@ import { encodeMessage } from '../../src/wire/schema.js';
 
 /** Fixed inputs (private scalars are arbitrary values below the group order). */
 export const RESUME_VECTOR_INPUTS = {
+  /** On-wire protocol version of the ResumeAuth and the Challenge (spec 1.1 = 2, §2.1). */
+  version: PROTOCOL_VERSION,
   vehicleId: '000102030405060708090a0b0c0d0e0f',
   vehicleStaticPrivate: '1111111111111111111111111111111111111111111111111111111111111111',
   vehicleEphemeralPrivate: '2626262626262626262626262626262626262626262626262626262626262626',
@@ -61,7 +63,7 @@ export function generateResumeVectors(): Record<string, unknown> {
 
   // Phone: ResumeAuth, sent right after subscribing.
   const h0 = initialHash(crypto, identity.vehicleId, identity.publicKey);
-  const hR = resumeHash(crypto, h0, { version: 1, ephemeral: eP.publicKey, ticketId: ticket.ticketId, ageMs: I.ageMs });
+  const hR = resumeHash(crypto, h0, { version: I.version, ephemeral: eP.publicKey, ticketId: ticket.ticketId, ageMs: I.ageMs });
   const kEarly = earlyKey(crypto, hR, ticket.resumptionSecret);
   const body = encodeMessage(FastAuthBodySchema, { command });
   const sent = createResumeAuth(crypto, peer, ticket, command, I.ageMs, { ephemeral: { ...eP, privateKey: eP.privateKey.slice() } });
