@@ -20,6 +20,7 @@ import { createMockLinkPair, VirtualClock } from '../../src/transport/mock/index
 import { Vehicle } from '../../src/vehicle/vehicle.js';
 import { Phone } from '../../src/phone/phone.js';
 import { PhoneStore } from '../../src/phone/store.js';
+import type { ConnectOptions } from '../../src/phone/phone.js';
 import { COMMAND } from '../../src/protocol/constants.js';
 import { keyRecord, ticket } from './vehicle-store-suite.js';
 import { seededRandom, T0 } from '../helpers/world.js';
@@ -211,25 +212,40 @@ describe('SQLite store: drivers', () => {
   });
 });
 
+/**
+ * A phone for a vehicle on virtual time: `enrol` pairs it (as an owner) with a vehicle, and
+ * `connect` runs one unlock on a fresh mock link to it and returns the closed session.
+ */
+function phoneRig(seed: number) {
+  const crypto = createNobleProvider({ randomBytes: seededRandom(seed) });
+  const clock = new VirtualClock(T0);
+  const identityKey = createSoftwareKeyAgreement(crypto);
+  const phone = new Phone({ crypto, clock, signer: createSoftwareSigner(crypto), store: new PhoneStore(createMemoryVault()) });
+  const enrol = async (vehicle: Vehicle) => {
+    await phone.addVehicle({ ...vehicle.peer, name: 'car' });
+    await vehicle.enrollOwner(phone.publicKey);
+  };
+  const connect = async (vehicle: Vehicle, options: ConnectOptions = {}) => {
+    const pair = createMockLinkPair({ clock });
+    const served = vehicle.serve(pair.vehicle);
+    const s = await clock.runUntilSettled(phone.connect(pair.phone, vehicle.identity.vehicleId, { id: COMMAND.unlock }, options));
+    await clock.runUntilSettled(s.close());
+    await clock.runUntilSettled(served);
+    return s;
+  };
+  return { crypto, clock, identityKey, phone, enrol, connect };
+}
+
 describe('SQLite store: a vehicle on it', () => {
   it('full and fast unlocks, a revocation and a restart, on virtual time', async () => {
     const dir = freshDir();
-    const crypto = createNobleProvider({ randomBytes: seededRandom(10) });
-    const clock = new VirtualClock(T0);
-    const identityKey = createSoftwareKeyAgreement(crypto);
+    const { crypto, clock, identityKey, phone, enrol, connect: unlock } = phoneRig(10);
     const handlers = { [COMMAND.unlock]: () => undefined };
     const open = async () => Vehicle.create({ crypto, clock, identityKey, handlers, store: await openSqliteVehicleStore(dir) });
     let vehicle = await open();
-    const vehicleId = vehicle.identity.vehicleId;
-    const phone = new Phone({ crypto, clock, signer: createSoftwareSigner(crypto), store: new PhoneStore(createMemoryVault()) });
-    await phone.addVehicle({ ...vehicle.peer, name: 'car' });
-    await vehicle.enrollOwner(phone.publicKey);
+    await enrol(vehicle);
     const connect = async () => {
-      const pair = createMockLinkPair({ clock });
-      const served = vehicle.serve(pair.vehicle);
-      const s = await clock.runUntilSettled(phone.connect(pair.phone, vehicleId, { id: COMMAND.unlock }));
-      await clock.runUntilSettled(s.close());
-      await clock.runUntilSettled(served);
+      const s = await unlock(vehicle);
       return `${s.path} ${s.firstResult.code}`;
     };
     expect(await connect()).toBe('full OK');
@@ -317,8 +333,7 @@ describe('SQLite store: deferred writes share the next commit', () => {
 
   it.each(['fast', 'resume'] as const)('on a vehicle, the used ticket is on disk before the handler runs, in the same single commit as the pending request (%s path)', async (path) => {
     const dir = freshDir();
-    const crypto = createNobleProvider({ randomBytes: seededRandom(11) });
-    const clock = new VirtualClock(T0);
+    const { crypto, clock, identityKey, enrol, connect: unlock } = phoneRig(11);
     const store = await openSqliteVehicleStore(dir, { deferredCommitMs: 60_000 });
     const seen: Array<{ tickets: string[]; pendingRequests: number; commits: number }> = [];
     let g0 = 0;
@@ -327,18 +342,9 @@ describe('SQLite store: deferred writes share the next commit', () => {
         seen.push({ ...onDisk(dir), commits: store.generation - g0 });
       },
     };
-    const vehicle = await Vehicle.create({ crypto, clock, identityKey: createSoftwareKeyAgreement(crypto), handlers, store });
-    const phone = new Phone({ crypto, clock, signer: createSoftwareSigner(crypto), store: new PhoneStore(createMemoryVault()) });
-    await phone.addVehicle({ ...vehicle.peer, name: 'car' });
-    await vehicle.enrollOwner(phone.publicKey);
-    const connect = async () => {
-      const pair = createMockLinkPair({ clock });
-      const served = vehicle.serve(pair.vehicle);
-      const s = await clock.runUntilSettled(phone.connect(pair.phone, vehicle.identity.vehicleId, { id: COMMAND.unlock }, { resume: path === 'fast' ? 'off' : 'auto' }));
-      await clock.runUntilSettled(s.close());
-      await clock.runUntilSettled(served);
-      return s.path;
-    };
+    const vehicle = await Vehicle.create({ crypto, clock, identityKey, handlers, store });
+    await enrol(vehicle);
+    const connect = async () => (await unlock(vehicle, { resume: path === 'fast' ? 'off' : 'auto' })).path;
     expect(await connect()).toBe('full');
     await store.sync();
     const before = onDisk(dir).tickets;

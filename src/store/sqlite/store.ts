@@ -383,31 +383,34 @@ export class SqliteVehicleStore implements VehicleStore {
 
   /** Runs `apply` as one savepoint of the pending group commit; resolves once it is durable. */
   private write<T>(apply: () => T): Promise<T> {
-    let result: T;
-    try {
-      result = this.apply(apply);
-    } catch (e) {
-      return Promise.reject(this.typed(e, 'writing'));
-    }
-    this.queueFlush();
-    return new Promise<T>((resolve, reject) => this.waiters.push({ resolve: () => resolve(result), reject }));
+    return this.staged(apply, (result) => {
+      this.queueFlush();
+      return new Promise<T>((resolve, reject) => this.waiters.push({ resolve: () => resolve(result), reject }));
+    });
   }
 
   /** Runs `apply` as one savepoint of the pending group; resolves at once (see the class doc). */
   private deferred<T>(apply: () => T): Promise<T> {
+    return this.staged(apply, (result) => {
+      if (this.options.deferredCommitMs === 0) this.queueFlush();
+      else if (!this.flushQueued && this.backstop === undefined) {
+        this.backstop = setTimeout(() => this.flush(), this.options.deferredCommitMs);
+        // A Node process with nothing else to do may exit: close() commits what is left.
+        (this.backstop as { unref?: () => void }).unref?.();
+      }
+      return Promise.resolve(result);
+    });
+  }
+
+  /** Applies `apply` and hands its result to `then`; a failure is a typed rejection, never a throw. */
+  private staged<T>(apply: () => T, then: (result: T) => Promise<T>): Promise<T> {
     let result: T;
     try {
       result = this.apply(apply);
     } catch (e) {
       return Promise.reject(this.typed(e, 'writing'));
     }
-    if (this.options.deferredCommitMs === 0) this.queueFlush();
-    else if (!this.flushQueued && this.backstop === undefined) {
-      this.backstop = setTimeout(() => this.flush(), this.options.deferredCommitMs);
-      // A Node process with nothing else to do may exit: close() commits what is left.
-      (this.backstop as { unref?: () => void }).unref?.();
-    }
-    return Promise.resolve(result);
+    return then(result);
   }
 
   /** Applies one write as a savepoint of the open group (opening it if needed). */
